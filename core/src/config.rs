@@ -1,0 +1,252 @@
+//! Connection and lock settings: defaults, per-instance overrides and validation.
+//!
+//! The binding reads INI values and option arrays and hands them over as
+//! [`Value`]s; every rule about names, types and ranges lives here.
+
+use crate::error::{Error, Result};
+use std::time::Duration;
+
+/// Longest lease or wait accepted anywhere: one day.
+pub const MAX_MS: u64 = 86_400_000;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub redis_url: String,
+    pub key_prefix: String,
+    pub lock_ttl_ms: u64,
+    pub lock_wait_ms: u64,
+    pub max_hold_ms: u64,
+    pub connect_timeout_ms: u64,
+    pub io_timeout_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            redis_url: "redis://127.0.0.1:6379".into(),
+            key_prefix: "monei:".into(),
+            lock_ttl_ms: 30_000,
+            lock_wait_ms: 10_000,
+            max_hold_ms: 600_000,
+            connect_timeout_ms: 1_000,
+            io_timeout_ms: 2_000,
+        }
+    }
+}
+
+/// A setting as it arrives from PHP: INI values are strings, options are typed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Int(i64),
+    Str(String),
+    /// Any other PHP type; carries the type name for the error message.
+    Other(&'static str),
+}
+
+/// Names of the settings shared by all lock classes, in INI order.
+pub const LOCK_SETTINGS: &[&str] = &[
+    "redis_url",
+    "key_prefix",
+    "lock_ttl_ms",
+    "lock_wait_ms",
+    "max_hold_ms",
+    "connect_timeout_ms",
+    "io_timeout_ms",
+];
+
+impl Config {
+    /// Applies one setting. `from_ini` relaxes typing: INI values are always
+    /// strings, so digits are accepted there but not in option arrays.
+    pub fn set(&mut self, name: &str, value: Value, from_ini: bool) -> Result<()> {
+        match name {
+            "redis_url" => {
+                let url = string_setting(name, value)?;
+                validate_url(&url)?;
+                self.redis_url = url;
+            }
+            "key_prefix" => {
+                let prefix = string_setting(name, value)?;
+                validate_prefix(&prefix)?;
+                self.key_prefix = prefix;
+            }
+            "lock_ttl_ms" => self.lock_ttl_ms = ms_setting(name, value, from_ini, 1)?,
+            "lock_wait_ms" => self.lock_wait_ms = ms_setting(name, value, from_ini, 0)?,
+            "max_hold_ms" => self.max_hold_ms = ms_setting(name, value, from_ini, 1)?,
+            "connect_timeout_ms" => self.connect_timeout_ms = ms_setting(name, value, from_ini, 1)?,
+            "io_timeout_ms" => self.io_timeout_ms = ms_setting(name, value, from_ini, 1)?,
+            _ => {
+                return Err(Error::invalid(format!(
+                    "unknown option \"{}\"; known options: {}",
+                    printable(name),
+                    LOCK_SETTINGS.join(", ")
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+
+    pub fn io_timeout(&self) -> Duration {
+        Duration::from_millis(self.io_timeout_ms)
+    }
+
+    /// The Redis URL with any password replaced, for messages and phpinfo.
+    pub fn masked_url(&self) -> String {
+        mask_url(&self.redis_url)
+    }
+}
+
+fn string_setting(name: &str, value: Value) -> Result<String> {
+    match value {
+        Value::Str(s) => Ok(s),
+        Value::Int(_) => Err(type_error(name, "string", "int")),
+        Value::Other(t) => Err(type_error(name, "string", t)),
+    }
+}
+
+/// A duration in milliseconds, `min`..=[`MAX_MS`].
+fn ms_setting(name: &str, value: Value, from_ini: bool, min: u64) -> Result<u64> {
+    let n = match value {
+        Value::Int(n) => n,
+        Value::Str(s) if from_ini => s.trim().parse::<i64>().map_err(|_| {
+            Error::invalid(format!(
+                "{name} must be an integer, got \"{}\"",
+                printable(&s)
+            ))
+        })?,
+        Value::Str(_) => return Err(type_error(name, "int", "string")),
+        Value::Other(t) => return Err(type_error(name, "int", t)),
+    };
+    check_ms(name, n, min)
+}
+
+/// Validates a millisecond count coming from an argument or a setting.
+pub fn check_ms(name: &str, n: i64, min: u64) -> Result<u64> {
+    if n < min as i64 || n as u64 > MAX_MS {
+        return Err(Error::invalid(format!(
+            "{name} must be between {min} and {MAX_MS} ms, got {n}"
+        )));
+    }
+    Ok(n as u64)
+}
+
+fn type_error(name: &str, want: &str, got: &str) -> Error {
+    Error::invalid(format!(
+        "option \"{name}\" must be of type {want}, {got} given"
+    ))
+}
+
+fn validate_url(url: &str) -> Result<()> {
+    let scheme = url.split("://").next().unwrap_or("");
+    if !url.contains("://") || !["redis", "rediss", "unix", "redis+unix"].contains(&scheme) {
+        return Err(Error::invalid(format!(
+            "redis_url must start with redis://, rediss:// or unix://, got \"{}\"",
+            mask_url(url)
+        )));
+    }
+    Ok(())
+}
+
+fn validate_prefix(prefix: &str) -> Result<()> {
+    if prefix.len() > 64 || prefix.bytes().any(|b| b == 0 || b == b'{' || b == b'}') {
+        return Err(Error::invalid(
+            "key_prefix must be at most 64 bytes and contain no NUL, '{' or '}'",
+        ));
+    }
+    Ok(())
+}
+
+/// Replaces the password part of `scheme://user:password@host` with `***`.
+pub fn mask_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let Some(at) = authority.rfind('@') else {
+        return mask_query_password(url);
+    };
+    let userinfo = &authority[..at];
+    let user = userinfo.split(':').next().unwrap_or("");
+    let masked = if userinfo.contains(':') {
+        format!("{user}:***")
+    } else {
+        userinfo.to_string()
+    };
+    mask_query_password(&format!(
+        "{scheme}://{masked}@{}{tail}",
+        &authority[at + 1..]
+    ))
+}
+
+/// unix:// URLs carry credentials as `?pass=`.
+fn mask_query_password(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if k == "pass" || k == "password" => format!("{k}=***"),
+            _ => kv.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", parts.join("&"))
+}
+
+/// Makes user input safe to echo in a message (no control bytes, bounded length).
+pub fn printable(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .take(64)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if s.chars().count() > 64 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_passwords() {
+        assert_eq!(mask_url("redis://:s3cret@h:1/0"), "redis://:***@h:1/0");
+        assert_eq!(mask_url("redis://app:s3cret@h:1"), "redis://app:***@h:1");
+        assert_eq!(mask_url("redis://app@h:1"), "redis://app@h:1");
+        assert_eq!(mask_url("redis://h:6379/2"), "redis://h:6379/2");
+        assert_eq!(
+            mask_url("unix:///run/redis.sock?db=1&pass=s3cret"),
+            "unix:///run/redis.sock?db=1&pass=***"
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_and_mistyped_options() {
+        let mut c = Config::default();
+        assert!(c.set("nope", Value::Int(1), false).is_err());
+        assert!(c.set("lock_ttl_ms", Value::Str("5".into()), false).is_err());
+        assert!(c.set("lock_ttl_ms", Value::Str("5".into()), true).is_ok());
+        assert!(c.set("lock_ttl_ms", Value::Int(0), false).is_err());
+        assert!(c
+            .set("lock_ttl_ms", Value::Int(MAX_MS as i64 + 1), false)
+            .is_err());
+        assert!(c.set("lock_wait_ms", Value::Int(0), false).is_ok());
+        assert!(c.set("lock_wait_ms", Value::Int(-1), false).is_err());
+        assert!(c
+            .set("redis_url", Value::Str("http://x".into()), false)
+            .is_err());
+        assert!(c.set("redis_url", Value::Other("array"), false).is_err());
+        assert!(c
+            .set("key_prefix", Value::Str("a{b".into()), false)
+            .is_err());
+        assert_eq!(c.lock_ttl_ms, 5);
+    }
+}

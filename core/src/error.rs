@@ -1,0 +1,64 @@
+//! One error type for the whole core; the binding maps each variant to a PHP exception class.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Caller passed something the API cannot accept (PHP `InvalidArgumentException`).
+    #[error("{0}")]
+    InvalidArgument(String),
+
+    /// The wait for a lock ran out; the protected work never ran.
+    #[error("timed out after {waited_ms} ms waiting for lock {resource}")]
+    LockTimeout { resource: String, waited_ms: u64 },
+
+    /// The lease ended (expired, forced free) while the holder believed it held it.
+    #[error("lock {resource} was lost: {reason}")]
+    LockLost { resource: String, reason: String },
+
+    /// Redis is unreachable, too slow, refuses auth or answered something unusable.
+    /// The message never contains a password: it is built from the masked URL.
+    #[error("redis backend unavailable ({endpoint}): {detail}")]
+    Backend { endpoint: String, detail: String },
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Error::InvalidArgument(msg.into())
+    }
+
+    pub(crate) fn backend(endpoint: &str, err: &redis::RedisError) -> Self {
+        Error::Backend {
+            endpoint: endpoint.to_string(),
+            detail: describe_redis_error(err),
+        }
+    }
+
+    pub(crate) fn timeout(resource: &str, waited: Duration) -> Self {
+        Error::LockTimeout {
+            resource: resource.to_string(),
+            waited_ms: waited.as_millis() as u64,
+        }
+    }
+}
+
+/// redis-rs errors may echo parts of the URL or command; keep only the kind and
+/// the server's own message, which never carries our credentials.
+fn describe_redis_error(err: &redis::RedisError) -> String {
+    if err.is_timeout() {
+        return "i/o timeout".to_string();
+    }
+    if err.is_connection_refusal() {
+        return "connection refused".to_string();
+    }
+    if err.is_connection_dropped() {
+        return "connection dropped".to_string();
+    }
+    match (err.code(), err.detail()) {
+        (Some(code), Some(detail)) => format!("{code} {detail}"),
+        (Some(code), None) => code.to_string(),
+        _ => format!("{:?}", err.kind()),
+    }
+}

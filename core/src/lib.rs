@@ -1,0 +1,22 @@
+//! PHP-free core of the `monei_concurrency` extension.
+//!
+//! Lock protocol (Lua scripts run atomically in Redis), key encoding,
+//! connection pool, configuration and lease bookkeeping. Nothing here knows
+//! about PHP; the extension crate only converts values and calls in.
+
+pub mod config;
+pub mod error;
+pub mod key;
+pub mod lock;
+pub mod pool;
+pub mod process;
+mod protocol;
+pub mod registry;
+mod scripts;
+pub mod watchdog;
+
+pub use config::{Config, Value};
+pub use error::{Error, Result};
+pub use key::Resource;
+pub use lock::{ExecError, Locker};
+pub use registry::{release_all, Lease};

@@ -1,0 +1,243 @@
+//! The lock service: acquire with a bounded, woken wait; re-entrancy; leases.
+
+use crate::config::{check_ms, Config, MAX_MS};
+use crate::error::{Error, Result};
+use crate::key::Resource;
+use crate::pool::{self, Endpoint};
+use crate::process;
+use crate::protocol::{self, Attempt};
+use crate::registry::{self, Lease, NewLease};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Lock operations for one configuration (one PHP object).
+pub struct Locker {
+    cfg: Config,
+    endpoint: Arc<Endpoint>,
+}
+
+/// How long a lease lasts and whether the watchdog renews it.
+#[derive(Clone, Copy, Debug)]
+struct LeaseTerms {
+    ttl_ms: u64,
+    auto_renew: bool,
+}
+
+/// Outcome of [`Locker::execute`].
+pub enum ExecError<E> {
+    /// The callback failed; the lock was released first.
+    Callback(E),
+    /// Taking or keeping the lock failed.
+    Lock(Error),
+}
+
+impl Locker {
+    pub fn new(cfg: Config) -> Result<Self> {
+        let endpoint = pool::endpoint(&cfg)?;
+        Ok(Locker { cfg, endpoint })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn endpoint(&self) -> &Arc<Endpoint> {
+        &self.endpoint
+    }
+
+    pub fn order(&self, order_id: &[u8]) -> Result<Resource> {
+        Resource::order(&self.cfg.key_prefix, order_id)
+    }
+
+    pub fn payment(&self, order_id: &[u8], payment_id: &[u8]) -> Result<Resource> {
+        Resource::payment(&self.cfg.key_prefix, order_id, payment_id)
+    }
+
+    fn wait_for(&self, wait_ms: Option<i64>) -> Result<Duration> {
+        let ms = match wait_ms {
+            None => self.cfg.lock_wait_ms,
+            Some(ms) => check_ms("waitMs", ms, 0)?,
+        };
+        Ok(Duration::from_millis(ms))
+    }
+
+    fn terms(&self, ttl_ms: Option<i64>) -> Result<LeaseTerms> {
+        Ok(match ttl_ms {
+            None => LeaseTerms {
+                ttl_ms: self.cfg.lock_ttl_ms,
+                auto_renew: true,
+            },
+            Some(ms) => LeaseTerms {
+                ttl_ms: check_ms("ttlMs", ms, 1)?,
+                auto_renew: false,
+            },
+        })
+    }
+
+    /// Takes the lock, waiting up to `wait_ms` (default `lock_wait_ms`).
+    /// Without `ttl_ms` the lease is renewed by the watchdog while held.
+    pub fn acquire(
+        &self,
+        res: &Resource,
+        wait_ms: Option<i64>,
+        ttl_ms: Option<i64>,
+    ) -> Result<Lease> {
+        let wait = self.wait_for(wait_ms)?;
+        let terms = self.terms(ttl_ms)?;
+        self.acquire_within(res, wait, terms)?
+            .ok_or_else(|| Error::timeout(res.name(), wait))
+    }
+
+    /// Takes the lock only if it is free now.
+    pub fn try_acquire(&self, res: &Resource, ttl_ms: Option<i64>) -> Result<Option<Lease>> {
+        let terms = self.terms(ttl_ms)?;
+        self.acquire_within(res, Duration::ZERO, terms)
+    }
+
+    fn acquire_within(
+        &self,
+        res: &Resource,
+        wait: Duration,
+        terms: LeaseTerms,
+    ) -> Result<Option<Lease>> {
+        let start = Instant::now();
+        if let Some(lease) = registry::reenter(&self.endpoint, res)? {
+            return Ok(Some(lease));
+        }
+        let deadline = start + wait;
+        let owner = process::next_owner();
+        let mut conn = self.endpoint.conn()?;
+        let mut queued = false;
+        loop {
+            let sent = Instant::now();
+            let remaining = deadline.saturating_duration_since(sent);
+            let queue_ms = remaining.as_millis() as u64;
+            let pttl = match protocol::acquire(&mut conn, res, &owner, terms.ttl_ms, queue_ms)? {
+                Attempt::Acquired(token) => {
+                    return Ok(Some(self.record(res, owner, token, terms, sent)))
+                }
+                Attempt::Busy(pttl) => pttl,
+            };
+            queued |= queue_ms > 0;
+            if remaining.is_zero() {
+                break;
+            }
+            // Sleep until a release hands us the lock; wake up when the
+            // holder's lease would run out too, in case it died.
+            let block = match u64::try_from(pttl) {
+                Ok(p) => remaining.min(Duration::from_millis(p + 2)),
+                Err(_) => remaining,
+            };
+            if let Some(token) = protocol::wait_for_handoff(&mut conn, res, &owner, block)? {
+                return Ok(Some(self.record(res, owner, token, terms, sent)));
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+        if queued {
+            let sent = Instant::now();
+            if let Attempt::Acquired(token) = protocol::cancel(&mut conn, res, &owner)? {
+                return Ok(Some(self.record(res, owner, token, terms, sent)));
+            }
+        }
+        Ok(None)
+    }
+
+    fn record(
+        &self,
+        res: &Resource,
+        owner: String,
+        token: i64,
+        terms: LeaseTerms,
+        sent: Instant,
+    ) -> Lease {
+        registry::register(NewLease {
+            resource: res.clone(),
+            endpoint: self.endpoint.clone(),
+            owner,
+            token,
+            ttl_ms: terms.ttl_ms,
+            auto_renew: terms.auto_renew,
+            max_hold_ms: self.cfg.max_hold_ms,
+            sent,
+        })
+    }
+
+    /// Whether anyone (this process included) holds the lock.
+    pub fn is_locked(&self, res: &Resource) -> Result<bool> {
+        protocol::exists(&mut self.endpoint.conn()?, res)
+    }
+
+    /// Runs `f` while holding the lock and returns its result.
+    ///
+    /// The lock is released before returning, whatever `f` did. A callback
+    /// error wins over a lock error; if the callback succeeded but the lease
+    /// did not survive it, the result is [`Error::LockLost`].
+    pub fn execute<T, E>(
+        &self,
+        res: &Resource,
+        wait_ms: Option<i64>,
+        ttl_ms: Option<i64>,
+        f: impl FnOnce(&Lease) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, ExecError<E>> {
+        let mut lease = self
+            .acquire(res, wait_ms, ttl_ms)
+            .map_err(ExecError::Lock)?;
+        let outcome = f(&lease);
+        let released = lease.release();
+        let value = outcome.map_err(ExecError::Callback)?;
+        match released {
+            Ok(true) => Ok(value),
+            Ok(false) => Err(ExecError::Lock(Error::LockLost {
+                resource: res.name().to_string(),
+                reason: "the lease expired or was taken over while the callback ran".into(),
+            })),
+            Err(e) => Err(ExecError::Lock(e)),
+        }
+    }
+
+    /// `lock()`: takes the lock and keeps it in this process until [`Locker::unlock`].
+    /// Returns false when the wait ran out.
+    pub fn lock(&self, res: &Resource, wait_ms: Option<i64>, ttl_ms: Option<i64>) -> Result<bool> {
+        match self.acquire(res, wait_ms, ttl_ms) {
+            Ok(lease) => {
+                registry::park(&self.endpoint, res, lease);
+                Ok(true)
+            }
+            Err(Error::LockTimeout { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Undoes one `lock()`. True only if this process held it and the release
+    /// succeeded; false if it was not held here (someone else's lock stays).
+    pub fn unlock(&self, res: &Resource) -> Result<bool> {
+        match registry::unpark(&self.endpoint, res) {
+            Some(mut lease) => lease.release(),
+            None => Ok(false),
+        }
+    }
+
+    /// Waits until nobody holds the lock, woken by the release (not polled).
+    /// Implemented as a queued acquisition that gives the lock back at once,
+    /// so it is served in turn with the other waiters. False when the wait ran
+    /// out, and at once if this process itself holds the lock.
+    pub fn wait_for_unlock(&self, res: &Resource, wait_ms: i64) -> Result<bool> {
+        let wait = Duration::from_millis(check_ms("waitMs", wait_ms, 0)?);
+        if registry::holds(&self.endpoint, res) {
+            return Ok(false);
+        }
+        let terms = LeaseTerms {
+            ttl_ms: (2 * self.cfg.io_timeout_ms).min(MAX_MS),
+            auto_renew: false,
+        };
+        match self.acquire_within(res, wait, terms)? {
+            Some(mut lease) => {
+                lease.release()?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}

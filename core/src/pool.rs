@@ -1,0 +1,261 @@
+//! Per-process Redis connection pool.
+//!
+//! Like phpredis' persistent connections: opened lazily on first use, kept
+//! across PHP requests, one idle connection per endpoint in the common case
+//! (the PHP thread) plus whatever the watchdog thread needs. A connection that
+//! saw any error is dropped, never reused; a fork makes the parent's idle
+//! connections invisible to the child.
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::process;
+use once_cell::sync::Lazy;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How many idle connections one endpoint keeps at most.
+const MAX_IDLE: usize = 4;
+
+/// One Redis server as configured: URL plus timeouts.
+pub struct Endpoint {
+    key: String,
+    url: String,
+    masked_url: String,
+    client: redis::Client,
+    connect_timeout: Duration,
+    io_timeout: Duration,
+    /// Whether the last attempt to talk to this endpoint worked (for phpinfo).
+    healthy: AtomicBool,
+}
+
+struct Idle {
+    generation: u64,
+    con: redis::Connection,
+}
+
+#[derive(Default)]
+struct PoolState {
+    endpoints: HashMap<String, Arc<Endpoint>>,
+    idle: HashMap<String, Vec<Idle>>,
+}
+
+static POOL: Lazy<Mutex<PoolState>> = Lazy::new(Default::default);
+
+/// Returns the shared endpoint for these settings. Parses the URL but does not connect.
+pub fn endpoint(cfg: &Config) -> Result<Arc<Endpoint>> {
+    let key = format!(
+        "{}|{}|{}",
+        cfg.redis_url, cfg.connect_timeout_ms, cfg.io_timeout_ms
+    );
+    process::install_fork_handlers();
+    if let Some(ep) = POOL.lock().endpoints.get(&key) {
+        return Ok(ep.clone());
+    }
+    let client = redis::Client::open(cfg.redis_url.as_str()).map_err(|e| {
+        Error::invalid(format!(
+            "invalid redis_url \"{}\": {}",
+            cfg.masked_url(),
+            e.detail().unwrap_or("cannot parse")
+        ))
+    })?;
+    let ep = Arc::new(Endpoint {
+        key: key.clone(),
+        url: cfg.redis_url.clone(),
+        masked_url: cfg.masked_url(),
+        client,
+        connect_timeout: cfg.connect_timeout(),
+        io_timeout: cfg.io_timeout(),
+        healthy: AtomicBool::new(false),
+    });
+    Ok(POOL.lock().endpoints.entry(key).or_insert(ep).clone())
+}
+
+impl Endpoint {
+    pub fn id(&self) -> &str {
+        &self.key
+    }
+
+    /// The server as named in the URL; identifies "the same lock" for re-entrancy.
+    pub fn server(&self) -> &str {
+        &self.url
+    }
+
+    pub fn masked_url(&self) -> &str {
+        &self.masked_url
+    }
+
+    pub fn io_timeout(&self) -> Duration {
+        self.io_timeout
+    }
+
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Checks out a connection: an idle one of this process, or a new one.
+    pub fn conn(self: &Arc<Self>) -> Result<Conn> {
+        let generation = process::generation();
+        if let Some(con) = self.pop_idle(generation) {
+            return Ok(Conn::new(self.clone(), con, generation, true));
+        }
+        let con = self.open()?;
+        Ok(Conn::new(self.clone(), con, generation, false))
+    }
+
+    fn pop_idle(&self, generation: u64) -> Option<redis::Connection> {
+        let mut pool = POOL.lock();
+        let list = pool.idle.get_mut(&self.key)?;
+        // Connections left by another generation belong to a parent process:
+        // forget them without closing or writing anything on their sockets.
+        if list.iter().any(|i| i.generation != generation) {
+            for stale in std::mem::take(list) {
+                if stale.generation == generation {
+                    list.push(stale);
+                } else {
+                    std::mem::forget(stale);
+                }
+            }
+        }
+        list.pop().map(|i| i.con)
+    }
+
+    fn open(&self) -> Result<redis::Connection> {
+        let con = self
+            .client
+            .get_connection_with_timeout(self.connect_timeout)
+            .and_then(|con| {
+                con.set_read_timeout(Some(self.io_timeout))?;
+                con.set_write_timeout(Some(self.io_timeout))?;
+                Ok(con)
+            })
+            .map_err(|e| self.fail(&e))?;
+        Ok(con)
+    }
+
+    fn fail(&self, err: &redis::RedisError) -> Error {
+        self.healthy.store(false, Ordering::Relaxed);
+        Error::backend(&self.masked_url, err)
+    }
+
+    fn put_idle(&self, con: redis::Connection, generation: u64) {
+        self.healthy.store(true, Ordering::Relaxed);
+        let mut pool = POOL.lock();
+        let list = pool.idle.entry(self.key.clone()).or_default();
+        if list.len() < MAX_IDLE {
+            list.push(Idle { generation, con });
+        }
+    }
+}
+
+/// A checked-out connection; returns itself to the pool when dropped unless it failed.
+pub struct Conn {
+    endpoint: Arc<Endpoint>,
+    con: Option<redis::Connection>,
+    generation: u64,
+    /// Came from the idle list: a connection error may just mean it went stale.
+    reused: bool,
+}
+
+impl Conn {
+    fn new(endpoint: Arc<Endpoint>, con: redis::Connection, generation: u64, reused: bool) -> Self {
+        Conn {
+            endpoint,
+            con: Some(con),
+            generation,
+            reused,
+        }
+    }
+
+    /// Runs `f` on the connection. Every script and command the core sends is
+    /// safe to repeat for the same owner, so a reused connection that turns out
+    /// to be dead (Redis restarted while it sat idle) is replaced once and `f`
+    /// retried; timeouts are never retried, so the caller fails within its budget.
+    pub fn run<T>(
+        &mut self,
+        mut f: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> Result<T> {
+        loop {
+            let con = match self.con.as_mut() {
+                Some(c) => c,
+                None => {
+                    self.con = Some(self.endpoint.open()?);
+                    self.reused = false;
+                    self.con.as_mut().expect("just opened")
+                }
+            };
+            match f(con) {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    // After any error the stream state is unknown: never reuse it.
+                    if let Some(c) = self.con.take() {
+                        drop_connection(c, self.generation);
+                    }
+                    let stale = self.reused
+                        && !e.is_timeout()
+                        && (e.is_connection_dropped() || e.is_io_error());
+                    if !stale {
+                        return Err(self.endpoint.fail(&e));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Read timeout for one blocking command, restored by [`Conn::restore_timeout`].
+    pub fn set_read_timeout(&mut self, d: Duration) -> Result<()> {
+        let io = self.endpoint.io_timeout;
+        self.run(|c| c.set_read_timeout(Some(d.max(io))))
+    }
+
+    pub fn restore_timeout(&mut self) -> Result<()> {
+        let io = self.endpoint.io_timeout;
+        self.run(|c| c.set_read_timeout(Some(io)))
+    }
+
+    pub fn endpoint(&self) -> &Arc<Endpoint> {
+        &self.endpoint
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(con) = self.con.take() {
+            if self.generation == process::generation() {
+                self.endpoint.put_idle(con, self.generation);
+            } else {
+                std::mem::forget(con);
+            }
+        }
+    }
+}
+
+fn drop_connection(con: redis::Connection, generation: u64) {
+    if generation == process::generation() {
+        drop(con);
+    } else {
+        std::mem::forget(con);
+    }
+}
+
+pub(crate) fn lock_for_fork() {
+    std::mem::forget(POOL.lock());
+}
+
+pub(crate) fn unlock_after_fork() {
+    // SAFETY: paired with the guard forgotten in `lock_for_fork` on this thread.
+    unsafe { POOL.force_unlock() };
+}
+
+/// Number of idle pooled connections of this process, for tests and phpinfo.
+pub fn idle_count() -> usize {
+    let generation = process::generation();
+    POOL.lock()
+        .idle
+        .values()
+        .flat_map(|v| v.iter())
+        .filter(|i| i.generation == generation)
+        .count()
+}

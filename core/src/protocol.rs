@@ -1,0 +1,128 @@
+//! One round trip each: the lock protocol's calls to Redis, on a checked-out connection.
+
+use crate::error::Result;
+use crate::key::Resource;
+use crate::pool::Conn;
+use crate::scripts;
+use std::time::Duration;
+
+pub enum Attempt {
+    Acquired(i64),
+    /// Held by someone else; remaining ttl in ms (negative if none).
+    Busy(i64),
+}
+
+fn attempt(reply: Vec<i64>) -> Attempt {
+    match reply.as_slice() {
+        [1, token, ..] => Attempt::Acquired(*token),
+        [_, pttl, ..] => Attempt::Busy(*pttl),
+        _ => Attempt::Busy(-1),
+    }
+}
+
+pub fn acquire(
+    conn: &mut Conn,
+    res: &Resource,
+    owner: &str,
+    ttl_ms: u64,
+    wait_ms: u64,
+) -> Result<Attempt> {
+    let (lock, queue, info, fence, wake) = (
+        res.lock_key(),
+        res.queue_key(),
+        res.queue_info_key(),
+        res.fence_key(),
+        res.signal_key(owner),
+    );
+    let reply: Vec<i64> = conn.run(|c| {
+        scripts::ACQUIRE
+            .key(&lock)
+            .key(&queue)
+            .key(&info)
+            .key(&fence)
+            .key(&wake)
+            .arg(owner)
+            .arg(ttl_ms)
+            .arg(wait_ms)
+            .invoke(c)
+    })?;
+    Ok(attempt(reply))
+}
+
+/// 0: not held by `owner`; 1: released; 2: released and handed to a waiter.
+pub fn release(conn: &mut Conn, res: &Resource, owner: &str) -> Result<i64> {
+    let (lock, queue, info, fence, wake) = (
+        res.lock_key(),
+        res.queue_key(),
+        res.queue_info_key(),
+        res.fence_key(),
+        res.signal_prefix(),
+    );
+    conn.run(|c| {
+        scripts::RELEASE
+            .key(&lock)
+            .key(&queue)
+            .key(&info)
+            .key(&fence)
+            .arg(owner)
+            .arg(&wake)
+            .invoke(c)
+    })
+}
+
+pub fn extend(conn: &mut Conn, res: &Resource, owner: &str, ttl_ms: u64) -> Result<bool> {
+    let lock = res.lock_key();
+    let n: i64 = conn.run(|c| scripts::EXTEND.key(&lock).arg(owner).arg(ttl_ms).invoke(c))?;
+    Ok(n == 1)
+}
+
+/// Remaining ttl if `owner` holds the lock.
+pub fn held_ttl(conn: &mut Conn, res: &Resource, owner: &str) -> Result<Option<i64>> {
+    let lock = res.lock_key();
+    let n: i64 = conn.run(|c| scripts::HELD.key(&lock).arg(owner).invoke(c))?;
+    Ok((n != -2).then_some(n.max(0)))
+}
+
+pub fn cancel(conn: &mut Conn, res: &Resource, owner: &str) -> Result<Attempt> {
+    let (lock, queue, info, wake) = (
+        res.lock_key(),
+        res.queue_key(),
+        res.queue_info_key(),
+        res.signal_key(owner),
+    );
+    let reply: Vec<i64> = conn.run(|c| {
+        scripts::CANCEL
+            .key(&lock)
+            .key(&queue)
+            .key(&info)
+            .key(&wake)
+            .arg(owner)
+            .invoke(c)
+    })?;
+    Ok(attempt(reply))
+}
+
+pub fn exists(conn: &mut Conn, res: &Resource) -> Result<bool> {
+    let lock = res.lock_key();
+    conn.run(|c| redis::cmd("EXISTS").arg(&lock).query(c))
+}
+
+/// Blocks until a release hands the lock to `owner` (returns the token) or `block` passes.
+pub fn wait_for_handoff(
+    conn: &mut Conn,
+    res: &Resource,
+    owner: &str,
+    block: Duration,
+) -> Result<Option<i64>> {
+    let wake = res.signal_key(owner);
+    let secs = (block.as_secs_f64()).max(0.001);
+    conn.set_read_timeout(block + conn.endpoint().io_timeout())?;
+    let popped: Option<(String, String)> = conn.run(|c| {
+        redis::cmd("BLPOP")
+            .arg(&wake)
+            .arg(format!("{secs:.3}"))
+            .query(c)
+    })?;
+    conn.restore_timeout()?;
+    Ok(popped.and_then(|(_, token)| token.parse().ok()))
+}

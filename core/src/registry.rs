@@ -1,0 +1,344 @@
+//! The leases this process holds.
+//!
+//! Re-entrancy lives here: a second acquisition of a resource the process
+//! already holds only bumps a depth counter, and Redis is released when the
+//! outermost level lets go. The watchdog renews from here, request shutdown
+//! releases everything left here, and `OrderLockManager::lock()` parks its
+//! leases here between `lock()` and `unlock()`.
+
+use crate::error::{Error, Result};
+use crate::key::Resource;
+use crate::pool::Endpoint;
+use crate::process;
+use crate::protocol;
+use once_cell::sync::Lazy;
+use parking_lot::{Condvar, Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One Redis lease held by this process.
+pub struct Held {
+    pub(crate) resource: Resource,
+    pub(crate) endpoint: Arc<Endpoint>,
+    pub(crate) owner: String,
+    pub(crate) token: i64,
+    pub(crate) generation: u64,
+    pub(crate) state: Mutex<HeldState>,
+}
+
+pub(crate) struct HeldState {
+    pub depth: u32,
+    pub ttl_ms: u64,
+    /// Renewed by the watchdog until `renew_until`.
+    pub auto_renew: bool,
+    pub renew_until: Instant,
+    pub next_renew: Instant,
+    /// Earliest moment the lease may have expired in Redis (monotonic clock).
+    pub expires_at: Instant,
+    pub lost: Option<String>,
+    pub released: bool,
+}
+
+type RegKey = (String, String);
+
+#[derive(Default)]
+pub(crate) struct Registry {
+    pub held: HashMap<RegKey, Arc<Held>>,
+    /// Leases taken through `OrderLockManager::lock()`, newest last.
+    parked: HashMap<RegKey, Vec<Lease>>,
+}
+
+pub(crate) static REGISTRY: Lazy<Mutex<Registry>> = Lazy::new(Default::default);
+/// Wakes the watchdog when a renewable lease appears.
+pub(crate) static WAKE: Condvar = Condvar::new();
+
+/// Re-entrancy is per Redis server and key, whatever the timeouts of the
+/// object that asks: two `ProcessingLock`s of one process share their leases.
+fn reg_key(endpoint: &Endpoint, res: &Resource) -> RegKey {
+    (endpoint.server().to_string(), res.lock_key())
+}
+
+/// The registry, with anything inherited from a parent process dropped
+/// (forgotten, not released: the parent still owns those leases).
+pub(crate) fn registry() -> MutexGuard<'static, Registry> {
+    let mut reg = REGISTRY.lock();
+    let gen = process::generation();
+    if reg.held.values().any(|h| h.generation != gen) {
+        let held = std::mem::take(&mut reg.held);
+        for (k, h) in held {
+            if h.generation == gen {
+                reg.held.insert(k, h);
+            }
+        }
+        let parked = std::mem::take(&mut reg.parked);
+        for (k, v) in parked {
+            let (mine, theirs): (Vec<Lease>, Vec<Lease>) =
+                v.into_iter().partition(|l| l.held.generation == gen);
+            for l in theirs {
+                std::mem::forget(l);
+            }
+            if !mine.is_empty() {
+                reg.parked.insert(k, mine);
+            }
+        }
+    }
+    reg
+}
+
+/// One level of a held lock, as handed to the caller.
+pub struct Lease {
+    held: Arc<Held>,
+    done: bool,
+}
+
+impl Lease {
+    pub fn resource(&self) -> &str {
+        self.held.resource.name()
+    }
+
+    pub fn token(&self) -> i64 {
+        self.held.token
+    }
+
+    pub fn is_released(&self) -> bool {
+        self.done
+    }
+
+    /// Asks Redis whether this process still holds the lock.
+    pub fn is_held(&self) -> Result<bool> {
+        Ok(!self.done && self.remaining_ms()? > 0)
+    }
+
+    /// Remaining lease time in Redis, 0 when no longer held.
+    pub fn remaining_ms(&self) -> Result<u64> {
+        if self.done {
+            return Ok(0);
+        }
+        let h = &self.held;
+        let ttl = protocol::held_ttl(&mut h.endpoint.conn()?, &h.resource, &h.owner)?;
+        Ok(ttl.unwrap_or(0) as u64)
+    }
+
+    /// Sets the lease to expire `ttl_ms` from now. The watchdog, if it renews
+    /// this lease, keeps using the new ttl.
+    pub fn extend(&self, ttl_ms: u64) -> Result<()> {
+        let h = &self.held;
+        if self.done {
+            return Err(self.lost("it was already released"));
+        }
+        let sent = Instant::now();
+        if !protocol::extend(&mut h.endpoint.conn()?, &h.resource, &h.owner, ttl_ms)? {
+            h.state.lock().lost = Some("expired or taken over".into());
+            return Err(self.lost("it expired or was taken over before extend()"));
+        }
+        let mut st = h.state.lock();
+        st.ttl_ms = ttl_ms;
+        st.expires_at = sent + Duration::from_millis(ttl_ms);
+        st.next_renew = sent + Duration::from_millis(ttl_ms / 3);
+        Ok(())
+    }
+
+    /// Gives up this level. Returns false if it was already released, or if the
+    /// lease had expired or been lost by the time it was given up.
+    pub fn release(&mut self) -> Result<bool> {
+        if self.done {
+            return Ok(false);
+        }
+        self.done = true;
+        let h = self.held.clone();
+        if h.generation != process::generation() {
+            // Forked while held: the lock belongs to the parent process.
+            return Ok(false);
+        }
+        let outermost = {
+            let mut st = h.state.lock();
+            st.depth -= 1;
+            if st.depth == 0 {
+                st.released = true;
+            }
+            st.depth == 0
+        };
+        if !outermost {
+            return still_held(&h);
+        }
+        {
+            let mut reg = registry();
+            let key = reg_key(&h.endpoint, &h.resource);
+            if reg.held.get(&key).is_some_and(|x| Arc::ptr_eq(x, &h)) {
+                reg.held.remove(&key);
+            }
+        }
+        let released = protocol::release(&mut h.endpoint.conn()?, &h.resource, &h.owner)?;
+        Ok(released != 0)
+    }
+
+    /// Forgets this level without touching Redis (its lock is released elsewhere).
+    fn disarm(mut self) {
+        self.done = true;
+    }
+
+    fn lost(&self, why: &str) -> Error {
+        Error::LockLost {
+            resource: self.resource().to_string(),
+            reason: why.to_string(),
+        }
+    }
+}
+
+/// Whether a lease is still ours, asking Redis only when the local clock
+/// says it may have expired or the watchdog saw it go.
+fn still_held(h: &Held) -> Result<bool> {
+    let (lost, maybe_expired) = {
+        let st = h.state.lock();
+        (st.lost.is_some(), Instant::now() >= st.expires_at)
+    };
+    if lost {
+        return Ok(false);
+    }
+    if !maybe_expired {
+        return Ok(true);
+    }
+    let ttl = protocol::held_ttl(&mut h.endpoint.conn()?, &h.resource, &h.owner)?;
+    Ok(ttl.is_some_and(|t| t > 0))
+}
+
+impl Drop for Lease {
+    /// A lease dropped without release() (an abandoned `Lease` object) is
+    /// released now rather than left to expire.
+    fn drop(&mut self) {
+        if !self.done && self.held.generation == process::generation() {
+            let _ = self.release();
+        }
+    }
+}
+
+/// Parameters of a fresh acquisition, to be recorded.
+pub(crate) struct NewLease {
+    pub resource: Resource,
+    pub endpoint: Arc<Endpoint>,
+    pub owner: String,
+    pub token: i64,
+    pub ttl_ms: u64,
+    pub auto_renew: bool,
+    pub max_hold_ms: u64,
+    /// When the request that took the lock was sent (the lease runs from there).
+    pub sent: Instant,
+}
+
+pub(crate) fn register(n: NewLease) -> Lease {
+    let ttl = Duration::from_millis(n.ttl_ms);
+    let auto = n.auto_renew;
+    let held = Arc::new(Held {
+        endpoint: n.endpoint,
+        owner: n.owner,
+        token: n.token,
+        generation: process::generation(),
+        state: Mutex::new(HeldState {
+            depth: 1,
+            ttl_ms: n.ttl_ms,
+            auto_renew: n.auto_renew,
+            renew_until: n.sent + Duration::from_millis(n.max_hold_ms),
+            next_renew: n.sent + ttl / 3,
+            expires_at: n.sent + ttl,
+            lost: None,
+            released: false,
+        }),
+        resource: n.resource,
+    });
+    let key = reg_key(&held.endpoint, &held.resource);
+    registry().held.insert(key, held.clone());
+    if auto {
+        crate::watchdog::ensure_running();
+        WAKE.notify_one();
+    }
+    Lease { held, done: false }
+}
+
+/// Re-enters a lease this process already holds, if any.
+pub(crate) fn reenter(endpoint: &Endpoint, res: &Resource) -> Result<Option<Lease>> {
+    let held = match registry().held.get(&reg_key(endpoint, res)) {
+        Some(h) => h.clone(),
+        None => return Ok(None),
+    };
+    if !still_held(&held)? {
+        return Err(Error::LockLost {
+            resource: res.name().to_string(),
+            reason: "this process holds it in an outer scope, but that lease has expired".into(),
+        });
+    }
+    let mut st = held.state.lock();
+    if st.released {
+        return Ok(None);
+    }
+    st.depth += 1;
+    drop(st);
+    Ok(Some(Lease { held, done: false }))
+}
+
+/// Whether this process holds the resource (at any depth).
+pub(crate) fn holds(endpoint: &Endpoint, res: &Resource) -> bool {
+    registry().held.contains_key(&reg_key(endpoint, res))
+}
+
+/// Keeps a lease until [`unpark`] (for lock()/unlock() style APIs).
+pub(crate) fn park(endpoint: &Endpoint, res: &Resource, lease: Lease) {
+    registry()
+        .parked
+        .entry(reg_key(endpoint, res))
+        .or_default()
+        .push(lease);
+}
+
+pub(crate) fn unpark(endpoint: &Endpoint, res: &Resource) -> Option<Lease> {
+    let mut reg = registry();
+    let key = reg_key(endpoint, res);
+    let list = reg.parked.get_mut(&key)?;
+    let lease = list.pop();
+    if list.is_empty() {
+        reg.parked.remove(&key);
+    }
+    lease
+}
+
+/// Releases every lease this process still holds, at every depth. Called at
+/// request end so that an uncaught exception, `exit()`, a fatal error or a
+/// timeout never leaves a lock to expire on its own. Returns how many Redis
+/// locks were released.
+pub fn release_all() -> usize {
+    let (parked, held) = {
+        let mut reg = registry();
+        let parked: Vec<Lease> = reg.parked.drain().flat_map(|(_, v)| v).collect();
+        let held: Vec<Arc<Held>> = reg.held.drain().map(|(_, h)| h).collect();
+        (parked, held)
+    };
+    // Parked leases are only levels of the held ones below; mark them done so
+    // their drop does nothing.
+    for l in parked {
+        l.disarm();
+    }
+    let mut released = 0;
+    for h in held {
+        h.state.lock().released = true;
+        if let Ok(mut conn) = h.endpoint.conn() {
+            if let Ok(n) = protocol::release(&mut conn, &h.resource, &h.owner) {
+                released += usize::from(n != 0);
+            }
+        }
+    }
+    released
+}
+
+/// Number of distinct locks this process holds.
+pub fn held_count() -> usize {
+    registry().held.len()
+}
+
+pub(crate) fn lock_for_fork() {
+    std::mem::forget(REGISTRY.lock());
+}
+
+pub(crate) fn unlock_after_fork() {
+    // SAFETY: paired with the guard forgotten in `lock_for_fork` on this thread.
+    unsafe { REGISTRY.force_unlock() };
+}

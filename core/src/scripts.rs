@@ -1,0 +1,17 @@
+//! The Lua scripts, compiled in. Each runs atomically on the server; redis-rs
+//! sends EVALSHA and falls back to loading the script on NOSCRIPT.
+
+use once_cell::sync::Lazy;
+use redis::Script;
+
+macro_rules! with_fence {
+    ($file:literal) => {
+        concat!(include_str!("scripts/fence.lua"), include_str!($file))
+    };
+}
+
+pub static ACQUIRE: Lazy<Script> = Lazy::new(|| Script::new(with_fence!("scripts/acquire.lua")));
+pub static RELEASE: Lazy<Script> = Lazy::new(|| Script::new(with_fence!("scripts/release.lua")));
+pub static EXTEND: Lazy<Script> = Lazy::new(|| Script::new(include_str!("scripts/extend.lua")));
+pub static HELD: Lazy<Script> = Lazy::new(|| Script::new(include_str!("scripts/held.lua")));
+pub static CANCEL: Lazy<Script> = Lazy::new(|| Script::new(include_str!("scripts/cancel.lua")));

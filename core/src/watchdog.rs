@@ -1,0 +1,103 @@
+//! Lease renewal: one background thread per process keeps renewable leases
+//! alive (every ttl/3) while their holder runs, up to `max_hold_ms`.
+//!
+//! The thread never touches PHP. It does not survive a fork, so it records the
+//! generation it was started in and a forked child starts its own on demand.
+
+use crate::process;
+use crate::protocol;
+use crate::registry::{registry, Held, WAKE};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+static RUNNING_IN: AtomicU64 = AtomicU64::new(0);
+/// Renewals done by the watchdog in this process (for stats and tests).
+pub static RENEWALS: AtomicU64 = AtomicU64::new(0);
+
+/// Retry delay after a renewal failed on a backend error.
+const RETRY: Duration = Duration::from_millis(100);
+/// Longest sleep between checks, so a missed wake-up never stalls renewal.
+const IDLE: Duration = Duration::from_secs(1);
+
+pub(crate) fn ensure_running() {
+    let gen = process::generation();
+    if RUNNING_IN.swap(gen, Ordering::AcqRel) == gen {
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("monei-watchdog".into())
+        .spawn(move || run(gen));
+    if spawned.is_err() {
+        RUNNING_IN.store(0, Ordering::Release);
+    }
+}
+
+fn run(gen: u64) {
+    loop {
+        let due = {
+            let mut reg = registry();
+            let now = Instant::now();
+            let mut next = now + IDLE;
+            let mut due: Vec<Arc<Held>> = Vec::new();
+            for h in reg.held.values() {
+                let st = h.state.lock();
+                if !st.auto_renew || st.released || st.lost.is_some() {
+                    continue;
+                }
+                if st.next_renew <= now {
+                    due.push(h.clone());
+                } else {
+                    next = next.min(st.next_renew);
+                }
+            }
+            if due.is_empty() {
+                WAKE.wait_until(&mut reg, next);
+            }
+            due
+        };
+        if process::generation() != gen {
+            return;
+        }
+        for h in due {
+            renew(&h);
+        }
+    }
+}
+
+fn renew(h: &Held) {
+    let (ttl_ms, renew_until) = {
+        let st = h.state.lock();
+        (st.ttl_ms, st.renew_until)
+    };
+    let now = Instant::now();
+    if now >= renew_until {
+        // max_hold_ms reached: stop renewing and let the lease run out.
+        h.state.lock().auto_renew = false;
+        return;
+    }
+    let result = h
+        .endpoint
+        .conn()
+        .and_then(|mut c| protocol::extend(&mut c, &h.resource, &h.owner, ttl_ms));
+    let mut st = h.state.lock();
+    match result {
+        Ok(true) => {
+            RENEWALS.fetch_add(1, Ordering::Relaxed);
+            st.expires_at = now + Duration::from_millis(ttl_ms);
+            st.next_renew = now + Duration::from_millis((ttl_ms / 3).max(1));
+        }
+        Ok(false) => {
+            if !st.released {
+                st.lost = Some("expired or taken over while held".into());
+            }
+        }
+        Err(_) => {
+            if Instant::now() >= st.expires_at {
+                st.lost = Some("could not be renewed: redis unavailable".into());
+            } else {
+                st.next_renew = Instant::now() + RETRY;
+            }
+        }
+    }
+}

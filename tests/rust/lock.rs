@@ -1,0 +1,458 @@
+//! Lock protocol against a real redis-server.
+
+mod support;
+
+use monei_concurrency_core::{registry, Config, Error, ExecError, Locker};
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::{Duration, Instant};
+use support::*;
+
+fn setup() -> (Config, Locker) {
+    let cfg = config(&unique_prefix());
+    let l = Locker::new(cfg.clone()).unwrap();
+    (cfg, l)
+}
+
+#[test]
+fn acquire_release_and_exclusion() {
+    let (cfg, a) = setup();
+    let b = other_process(&cfg, 1);
+    let res = a.order(b"100000123").unwrap();
+    let mut lease = a.acquire(&res, Some(0), None).unwrap();
+    assert_eq!(lease.resource(), "order:100000123");
+    assert!(a.is_locked(&res).unwrap());
+    assert!(b.try_acquire(&res, None).unwrap().is_none());
+    assert!(lease.is_held().unwrap());
+    assert!(lease.release().unwrap());
+    assert!(!lease.release().unwrap(), "second release reports false");
+    assert!(!a.is_locked(&res).unwrap());
+    assert!(b.try_acquire(&res, None).unwrap().is_some());
+}
+
+#[test]
+fn unlock_by_non_owner_frees_nothing() {
+    let (cfg, a) = setup();
+    let b = other_process(&cfg, 1);
+    let res = a.order(b"1").unwrap();
+    assert!(a.lock(&res, Some(0), None).unwrap());
+    assert!(!b.unlock(&res).unwrap());
+    assert!(b.is_locked(&res).unwrap());
+    assert!(a.unlock(&res).unwrap());
+    assert!(!a.unlock(&res).unwrap());
+    assert!(!b.is_locked(&res).unwrap());
+}
+
+#[test]
+fn payment_and_order_locks_are_independent() {
+    let (cfg, a) = setup();
+    let b = other_process(&cfg, 1);
+    let order = a.order(b"7").unwrap();
+    let pay = a.payment(b"7", b"pay_1").unwrap();
+    let _o = a.acquire(&order, Some(0), None).unwrap();
+    let p = b.try_acquire(&pay, None).unwrap();
+    assert!(
+        p.is_some(),
+        "payment lock must not be blocked by the order lock"
+    );
+}
+
+#[test]
+fn waiter_is_woken_by_release_not_by_its_deadline() {
+    let (cfg, a) = setup();
+    let res = a.order(b"w").unwrap();
+    let mut lease = a.acquire(&res, Some(0), None).unwrap();
+    let cfg2 = cfg.clone();
+    let res2 = res.clone();
+    let waiter = std::thread::spawn(move || {
+        let b = other_process(&cfg2, 1);
+        let t = Instant::now();
+        let l = b.acquire(&res2, Some(20_000), None).unwrap();
+        (t.elapsed(), l.token())
+    });
+    std::thread::sleep(Duration::from_millis(150));
+    let released_at = Instant::now();
+    let first = lease.token();
+    assert!(lease.release().unwrap());
+    let (waited, token) = waiter.join().unwrap();
+    let after_release = released_at.elapsed();
+    assert!(waited >= Duration::from_millis(150), "waited {waited:?}");
+    assert!(
+        waited < Duration::from_secs(10),
+        "waiter slept toward its 20 s deadline instead of being woken ({waited:?}, {after_release:?} after release)"
+    );
+    assert!(token > first);
+}
+
+#[test]
+fn wait_runs_out_with_timeout() {
+    let (cfg, a) = setup();
+    let b = other_process(&cfg, 1);
+    let res = a.order(b"t").unwrap();
+    let _held = a.acquire(&res, Some(0), None).unwrap();
+    let t = Instant::now();
+    match b.acquire(&res, Some(250), None) {
+        Err(Error::LockTimeout { resource, .. }) => assert_eq!(resource, "order:t"),
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("acquired a held lock"),
+    }
+    assert!(t.elapsed() >= Duration::from_millis(250));
+    // The timed-out waiter left the queue: a later release must not hand it the lock.
+    drop(_held);
+    assert!(b.try_acquire(&res, None).unwrap().is_some());
+}
+
+#[test]
+fn waiters_are_served_first_come_first_served() {
+    let (cfg, a) = setup();
+    let res = a.order(b"fifo").unwrap();
+    let mut lease = a.acquire(&res, Some(0), None).unwrap();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let mut threads = Vec::new();
+    for n in 1..=4u32 {
+        let (cfg, res, order) = (cfg.clone(), res.clone(), order.clone());
+        threads.push(std::thread::spawn(move || {
+            let l = other_process(&cfg, n);
+            let mut lease = l.acquire(&res, Some(20_000), None).unwrap();
+            order.lock().unwrap().push(n);
+            std::thread::sleep(Duration::from_millis(20));
+            lease.release().unwrap();
+        }));
+        // Let each one queue before the next arrives.
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    lease.release().unwrap();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(*order.lock().unwrap(), vec![1, 2, 3, 4]);
+}
+
+#[test]
+fn lease_of_a_dead_holder_expires_and_wakes_the_waiter() {
+    let (cfg, a) = setup();
+    let b = other_process(&cfg, 1);
+    let res = a.order(b"dead").unwrap();
+    let lease = a.acquire(&res, Some(0), Some(300)).unwrap();
+    std::mem::forget(lease); // the holder "dies": never releases, never renews
+    let t = Instant::now();
+    let l = b.acquire(&res, Some(5_000), None).unwrap();
+    let waited = t.elapsed();
+    assert!(waited >= Duration::from_millis(250), "{waited:?}");
+    assert!(waited < Duration::from_millis(2_000), "{waited:?}");
+    drop(l);
+    registry::release_all();
+}
+
+#[test]
+fn fencing_tokens_increase_across_holders_and_counter_loss() {
+    let (cfg, a) = setup();
+    let b = other_process(&cfg, 1);
+    let res = a.order(b"fence").unwrap();
+    let mut last = 0;
+    for i in 0..20 {
+        let l = if i % 2 == 0 { &a } else { &b };
+        let mut lease = l.acquire(&res, Some(1000), None).unwrap();
+        assert!(lease.token() > last, "{} <= {last}", lease.token());
+        last = lease.token();
+        lease.release().unwrap();
+    }
+    // Even if Redis loses the counter, tokens keep rising (seeded from Redis time).
+    let mut con = raw(&cfg.redis_url);
+    let fence = format!("{}{{fence}}:order:fence", cfg.key_prefix);
+    let _: () = redis::cmd("DEL").arg(&fence).query(&mut con).unwrap();
+    let lease = a.acquire(&res, Some(0), None).unwrap();
+    assert!(lease.token() > last);
+}
+
+#[test]
+fn reentrant_in_one_process() {
+    let (cfg, a) = setup();
+    let b = other_process(&cfg, 1);
+    let res = a.order(b"re").unwrap();
+    let mut outer = a.acquire(&res, Some(0), None).unwrap();
+    // A second object of the same process re-enters too.
+    let a2 = Locker::new(cfg.clone()).unwrap();
+    let mut inner = a2.acquire(&res, Some(0), None).unwrap();
+    assert_eq!(inner.token(), outer.token());
+    assert!(inner.release().unwrap());
+    assert!(
+        b.try_acquire(&res, None).unwrap().is_none(),
+        "inner release must not free it"
+    );
+    assert!(outer.release().unwrap());
+    assert!(b.try_acquire(&res, None).unwrap().is_some());
+}
+
+#[test]
+fn lock_twice_unlock_twice() {
+    let (cfg, a) = setup();
+    let b = other_process(&cfg, 1);
+    let res = a.order(b"twice").unwrap();
+    assert!(a.lock(&res, Some(0), None).unwrap());
+    assert!(a.lock(&res, Some(0), None).unwrap());
+    assert!(a.unlock(&res).unwrap());
+    assert!(b.is_locked(&res).unwrap());
+    assert!(a.unlock(&res).unwrap());
+    assert!(!b.is_locked(&res).unwrap());
+}
+
+#[test]
+fn watchdog_keeps_a_lease_without_ttl_alive() {
+    let mut cfg = config(&unique_prefix());
+    cfg.lock_ttl_ms = 300;
+    let a = Locker::new(cfg.clone()).unwrap();
+    let b = other_process(&cfg, 1);
+    let res = a.order(b"wd").unwrap();
+    let mut lease = a.acquire(&res, Some(0), None).unwrap();
+    std::thread::sleep(Duration::from_millis(1_000));
+    assert!(
+        lease.is_held().unwrap(),
+        "renewed lease must survive 3 x ttl"
+    );
+    assert!(b.try_acquire(&res, None).unwrap().is_none());
+    assert!(lease.release().unwrap());
+}
+
+#[test]
+fn explicit_ttl_is_not_renewed_and_loss_is_reported() {
+    let (_cfg, a) = setup();
+    let res = a.order(b"ttl").unwrap();
+    let r = a.execute(&res, Some(0), Some(200), |_| {
+        std::thread::sleep(Duration::from_millis(500));
+        Ok::<_, ()>(42)
+    });
+    match r {
+        Err(ExecError::Lock(Error::LockLost { .. })) => {}
+        _ => panic!("expected LockLost after the callback outlived its ttl"),
+    }
+    let lease = a.acquire(&res, Some(0), Some(100)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!lease.is_held().unwrap());
+    assert!(matches!(lease.extend(1000), Err(Error::LockLost { .. })));
+}
+
+#[test]
+fn callback_error_wins_and_lock_is_released() {
+    let (cfg, a) = setup();
+    let b = other_process(&cfg, 1);
+    let res = a.order(b"cb").unwrap();
+    let r = a.execute(&res, Some(0), None, |_| Err::<(), _>("boom"));
+    assert!(matches!(r, Err(ExecError::Callback("boom"))));
+    assert!(b.try_acquire(&res, None).unwrap().is_some());
+}
+
+#[test]
+fn watchdog_stops_at_max_hold() {
+    let mut cfg = config(&unique_prefix());
+    cfg.lock_ttl_ms = 200;
+    cfg.max_hold_ms = 400;
+    let a = Locker::new(cfg.clone()).unwrap();
+    let res = a.order(b"max").unwrap();
+    let lease = a.acquire(&res, Some(0), None).unwrap();
+    std::thread::sleep(Duration::from_millis(1_000));
+    assert!(
+        !lease.is_held().unwrap(),
+        "lease must run out after max_hold_ms + ttl"
+    );
+}
+
+#[test]
+fn extend_moves_the_expiry() {
+    let (_cfg, a) = setup();
+    let res = a.order(b"ext").unwrap();
+    let lease = a.acquire(&res, Some(0), Some(200)).unwrap();
+    lease.extend(5_000).unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(lease.is_held().unwrap());
+    let rem = lease.remaining_ms().unwrap();
+    assert!(rem > 3_000 && rem <= 5_000, "{rem}");
+}
+
+#[test]
+fn release_all_frees_everything_this_process_holds() {
+    let (cfg, a) = setup();
+    let b = other_process(&cfg, 1);
+    let r1 = a.order(b"x1").unwrap();
+    let r2 = a.payment(b"x1", b"p").unwrap();
+    assert!(a.lock(&r1, Some(0), None).unwrap());
+    assert!(a.lock(&r1, Some(0), None).unwrap());
+    let l2 = a.acquire(&r2, Some(0), None).unwrap();
+    std::mem::forget(l2); // as after a fatal error: the Rust frame never ran
+    assert!(registry::release_all() >= 2);
+    assert!(!b.is_locked(&r1).unwrap());
+    assert!(!b.is_locked(&r2).unwrap());
+    assert!(
+        !a.unlock(&r1).unwrap(),
+        "unlock after release_all has nothing to free"
+    );
+}
+
+#[test]
+fn wait_for_unlock_is_woken() {
+    let (cfg, a) = setup();
+    let res = a.order(b"wfu").unwrap();
+    let b = other_process(&cfg, 1);
+    assert!(
+        b.wait_for_unlock(&res, 0).unwrap(),
+        "free lock: true at once"
+    );
+    let mut lease = a.acquire(&res, Some(0), None).unwrap();
+    assert!(
+        !a.wait_for_unlock(&res, 1_000).unwrap(),
+        "own lock: false at once"
+    );
+    assert!(!b.wait_for_unlock(&res, 100).unwrap());
+    let (cfg2, res2) = (cfg.clone(), res.clone());
+    let t = std::thread::spawn(move || {
+        let c = other_process(&cfg2, 2);
+        let start = Instant::now();
+        (c.wait_for_unlock(&res2, 20_000).unwrap(), start.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(150));
+    lease.release().unwrap();
+    let (ok, waited) = t.join().unwrap();
+    assert!(ok);
+    assert!(waited < Duration::from_secs(10));
+    assert!(!b.is_locked(&res).unwrap());
+}
+
+#[test]
+fn many_threads_as_processes_never_overlap() {
+    let (cfg, a) = setup();
+    let res = a.order(b"mx").unwrap();
+    let inside = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let overlaps = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let barrier = Arc::new(Barrier::new(8));
+    let threads: Vec<_> = (0..8u32)
+        .map(|n| {
+            let (cfg, res, inside, overlaps, barrier) = (
+                cfg.clone(),
+                res.clone(),
+                inside.clone(),
+                overlaps.clone(),
+                barrier.clone(),
+            );
+            std::thread::spawn(move || {
+                let l = other_process(&cfg, n);
+                barrier.wait();
+                for _ in 0..25 {
+                    l.execute(&res, Some(30_000), None, |_| {
+                        if inside.fetch_add(1, std::sync::atomic::Ordering::SeqCst) != 0 {
+                            overlaps.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        std::thread::sleep(Duration::from_micros(200));
+                        inside.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                        Ok::<_, ()>(())
+                    })
+                    .unwrap_or_else(|_| panic!("execute failed"));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(overlaps.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[test]
+fn fails_closed_when_redis_is_unreachable() {
+    let mut cfg = config(&unique_prefix());
+    cfg.redis_url = format!("redis://127.0.0.1:{}", free_port());
+    cfg.connect_timeout_ms = 200;
+    let a = Locker::new(cfg).unwrap();
+    let res = a.order(b"down").unwrap();
+    let mut ran = false;
+    let t = Instant::now();
+    let r = a.execute(&res, Some(0), None, |_| {
+        ran = true;
+        Ok::<_, ()>(())
+    });
+    assert!(matches!(r, Err(ExecError::Lock(Error::Backend { .. }))));
+    assert!(!ran, "callback must never run without the lock");
+    assert!(t.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn recovers_after_redis_restarts() {
+    let mut server = RedisServer::start();
+    let port = server.port;
+    let mut cfg = config(&unique_prefix());
+    cfg.redis_url = server.url();
+    cfg.connect_timeout_ms = 300;
+    let a = Locker::new(cfg).unwrap();
+    let res = a.order(b"restart").unwrap();
+    a.acquire(&res, Some(0), None).unwrap().release().unwrap();
+    server.stop();
+    assert!(matches!(
+        a.acquire(&res, Some(0), None),
+        Err(Error::Backend { .. })
+    ));
+    let _server = RedisServer::start_on(port);
+    // The pooled connection is dead; the next call must reconnect by itself.
+    let mut lease = a.acquire(&res, Some(0), None).unwrap();
+    assert!(lease.release().unwrap());
+}
+
+#[test]
+fn stale_pooled_connection_is_replaced_transparently() {
+    let mut server = RedisServer::start();
+    let port = server.port;
+    let mut cfg = config(&unique_prefix());
+    cfg.redis_url = server.url();
+    let a = Locker::new(cfg).unwrap();
+    let res = a.order(b"stale").unwrap();
+    a.acquire(&res, Some(0), None).unwrap().release().unwrap();
+    server.stop();
+    let _server = RedisServer::start_on(port);
+    // Redis restarted while the connection sat idle: no error surfaces.
+    assert!(!a.is_locked(&res).unwrap());
+}
+
+#[test]
+fn wrong_password_is_a_backend_error_without_the_secret() {
+    let server = RedisServer::start();
+    let mut con = raw(&server.url());
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("requirepass")
+        .arg("right")
+        .query(&mut con)
+        .unwrap();
+    let mut cfg = config(&unique_prefix());
+    cfg.redis_url = format!("redis://:hunter2@127.0.0.1:{}", server.port);
+    let a = Locker::new(cfg).unwrap();
+    let res = a.order(b"auth").unwrap();
+    match a.acquire(&res, Some(0), None) {
+        Err(e @ Error::Backend { .. }) => assert!(!e.to_string().contains("hunter2"), "{e}"),
+        _ => panic!("expected a backend error"),
+    }
+}
+
+#[test]
+fn bad_arguments_are_rejected() {
+    let (_cfg, a) = setup();
+    assert!(matches!(a.order(b""), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        a.order(&[b'a'; 256]),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        a.payment(b"1", b"a\0"),
+        Err(Error::InvalidArgument(_))
+    ));
+    let res = a.order(b"args").unwrap();
+    assert!(matches!(
+        a.acquire(&res, Some(-1), None),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        a.acquire(&res, Some(0), Some(0)),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        a.acquire(&res, Some(0), Some(86_400_001)),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(!a.is_locked(&res).unwrap());
+}

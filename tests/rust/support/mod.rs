@@ -1,0 +1,132 @@
+//! Test tooling: a real, throwaway redis-server on a free loopback port.
+#![allow(dead_code)]
+
+use monei_concurrency_core::{Config, Locker};
+use once_cell::sync::Lazy;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// A redis-server owned by a test; killed on drop.
+pub struct RedisServer {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl RedisServer {
+    pub fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    pub fn start_on(port: u16) -> Self {
+        // The watcher shell kills redis-server if this test process dies
+        // without running destructors (a panic abort, SIGKILL).
+        let script = format!(
+            "redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no \
+             --protected-mode yes --loglevel warning & r=$!; \
+             trap 'kill $r 2>/dev/null; wait $r; exit 0' TERM; \
+             while kill -0 {parent} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 0.2; done; \
+             kill $r 2>/dev/null; wait $r",
+            parent = std::process::id()
+        );
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (make test installs it)");
+        let server = RedisServer {
+            port,
+            child: Some(child),
+        };
+        server.wait_ready();
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(c) = redis::Client::open(self.url()) {
+                if let Ok(mut con) = c.get_connection_with_timeout(Duration::from_millis(200)) {
+                    if redis::cmd("PING").query::<String>(&mut con).is_ok() {
+                        return;
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server on port {} did not start", self.port);
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // The watcher shell stops redis-server on TERM and waits for it.
+            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The Redis shared by the tests of one binary: `REDIS_URL` when set, else one we start.
+static SHARED: Lazy<(String, Option<RedisServer>)> =
+    Lazy::new(|| match std::env::var("REDIS_URL") {
+        Ok(url) if !url.is_empty() => (url, None),
+        _ => {
+            let s = RedisServer::start();
+            (s.url(), Some(s))
+        }
+    });
+
+pub fn redis_url() -> String {
+    SHARED.0.clone()
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// A key prefix no other test uses.
+pub fn unique_prefix() -> String {
+    format!(
+        "t{}-{}:",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub fn config(prefix: &str) -> Config {
+    Config {
+        redis_url: redis_url(),
+        key_prefix: prefix.to_string(),
+        ..Config::default()
+    }
+}
+
+/// A locker that behaves like another process: same server, different URL
+/// spelling, so this process' re-entrancy does not join the two.
+pub fn other_process(cfg: &Config, n: u32) -> Locker {
+    let mut c = cfg.clone();
+    c.redis_url = format!("{}/0?p={n}", cfg.redis_url.trim_end_matches('/'));
+    Locker::new(c).unwrap()
+}
+
+pub fn raw(url: &str) -> redis::Connection {
+    redis::Client::open(url).unwrap().get_connection().unwrap()
+}
