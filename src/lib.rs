@@ -1,1 +1,57 @@
+//! `monei_concurrency`: atomic, re-entrant, lease-based Redis locks for
+//! Magento 2 payment code, as a PHP extension. The logic is in the
+//! `monei_concurrency_core` crate; this crate is the PHP binding.
 
+use ext_php_rs::prelude::*;
+use ext_php_rs::zend::ModuleEntry;
+use ext_php_rs::{info_table_end, info_table_row, info_table_start};
+
+mod php;
+
+/// MINIT: INI entries. No connection is opened here: PHP-FPM runs this in
+/// the master, which forks its workers afterwards.
+extern "C" fn startup(_ty: i32, module_number: i32) -> i32 {
+    let ok = std::panic::catch_unwind(|| {
+        php::ini::register(module_number);
+        php::exceptions::register().is_ok()
+    });
+    if matches!(ok, Ok(true)) {
+        0
+    } else {
+        -1
+    }
+}
+
+/// RSHUTDOWN: release every lease still held when the request ends, whether
+/// it ended normally, by an uncaught exception, exit(), a fatal error or
+/// max_execution_time (the last two skip all Rust destructors of the request).
+extern "C" fn request_shutdown(_ty: i32, _module_number: i32) -> i32 {
+    let _ = std::panic::catch_unwind(monei_concurrency_core::release_all);
+    0
+}
+
+extern "C" fn info(module: *mut ModuleEntry) {
+    let _ = std::panic::catch_unwind(|| {
+        info_table_start!();
+        info_table_row!("monei_concurrency support", "enabled");
+        info_table_row!("version", env!("CARGO_PKG_VERSION"));
+        info_table_end!();
+    });
+    // SAFETY: PHP's own INI table printer, given the module entry it passed us.
+    unsafe { display_ini_entries(module.cast()) };
+}
+
+extern "C" {
+    fn display_ini_entries(module: *mut std::ffi::c_void);
+}
+
+#[php_module]
+#[php(startup = "startup")]
+pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
+    module
+        .request_shutdown_function(request_shutdown)
+        .info_function(info)
+        .class::<php::lease::Lease>()
+        .class::<php::processing_lock::ProcessingLock>()
+        .class::<php::order_lock_manager::OrderLockManager>()
+}

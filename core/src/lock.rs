@@ -181,12 +181,17 @@ impl Locker {
         ttl_ms: Option<i64>,
         f: impl FnOnce(&Lease) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, ExecError<E>> {
-        let mut lease = self
+        let lease = self
             .acquire(res, wait_ms, ttl_ms)
             .map_err(ExecError::Lock)?;
         let outcome = f(&lease);
+        let released_early = lease.is_released();
         let released = lease.release();
         let value = outcome.map_err(ExecError::Callback)?;
+        if released_early {
+            // The callback gave the lock back itself; nothing was lost.
+            return Ok(value);
+        }
         match released {
             Ok(true) => Ok(value),
             Ok(false) => Err(ExecError::Lock(Error::LockLost {
@@ -214,7 +219,7 @@ impl Locker {
     /// succeeded; false if it was not held here (someone else's lock stays).
     pub fn unlock(&self, res: &Resource) -> Result<bool> {
         match registry::unpark(&self.endpoint, res) {
-            Some(mut lease) => lease.release(),
+            Some(lease) => lease.release(),
             None => Ok(false),
         }
     }
@@ -233,7 +238,7 @@ impl Locker {
             auto_renew: false,
         };
         match self.acquire_within(res, wait, terms)? {
-            Some(mut lease) => {
+            Some(lease) => {
                 lease.release()?;
                 Ok(true)
             }

@@ -14,6 +14,7 @@ use crate::protocol;
 use once_cell::sync::Lazy;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -74,7 +75,7 @@ pub(crate) fn registry() -> MutexGuard<'static, Registry> {
         let parked = std::mem::take(&mut reg.parked);
         for (k, v) in parked {
             let (mine, theirs): (Vec<Lease>, Vec<Lease>) =
-                v.into_iter().partition(|l| l.held.generation == gen);
+                v.into_iter().partition(|l| l.held().generation == gen);
             for l in theirs {
                 std::mem::forget(l);
             }
@@ -86,36 +87,51 @@ pub(crate) fn registry() -> MutexGuard<'static, Registry> {
     reg
 }
 
-/// One level of a held lock, as handed to the caller.
-pub struct Lease {
+/// One level of a held lock, as handed to the caller. Clones share the level:
+/// releasing through any of them releases it once.
+#[derive(Clone)]
+pub struct Lease(Arc<Level>);
+
+struct Level {
     held: Arc<Held>,
-    done: bool,
+    done: AtomicBool,
 }
 
 impl Lease {
+    fn new(held: Arc<Held>) -> Self {
+        Lease(Arc::new(Level {
+            held,
+            done: AtomicBool::new(false),
+        }))
+    }
+
+    fn held(&self) -> &Held {
+        &self.0.held
+    }
+
     pub fn resource(&self) -> &str {
-        self.held.resource.name()
+        self.held().resource.name()
     }
 
     pub fn token(&self) -> i64 {
-        self.held.token
+        self.held().token
     }
 
     pub fn is_released(&self) -> bool {
-        self.done
+        self.0.done.load(Ordering::Acquire)
     }
 
     /// Asks Redis whether this process still holds the lock.
     pub fn is_held(&self) -> Result<bool> {
-        Ok(!self.done && self.remaining_ms()? > 0)
+        Ok(!self.is_released() && self.remaining_ms()? > 0)
     }
 
     /// Remaining lease time in Redis, 0 when no longer held.
     pub fn remaining_ms(&self) -> Result<u64> {
-        if self.done {
+        if self.is_released() || self.held().generation != process::generation() {
             return Ok(0);
         }
-        let h = &self.held;
+        let h = self.held();
         let ttl = protocol::held_ttl(&mut h.endpoint.conn()?, &h.resource, &h.owner)?;
         Ok(ttl.unwrap_or(0) as u64)
     }
@@ -123,8 +139,8 @@ impl Lease {
     /// Sets the lease to expire `ttl_ms` from now. The watchdog, if it renews
     /// this lease, keeps using the new ttl.
     pub fn extend(&self, ttl_ms: u64) -> Result<()> {
-        let h = &self.held;
-        if self.done {
+        let h = self.held();
+        if self.is_released() || h.generation != process::generation() {
             return Err(self.lost("it was already released"));
         }
         let sent = Instant::now();
@@ -141,41 +157,16 @@ impl Lease {
 
     /// Gives up this level. Returns false if it was already released, or if the
     /// lease had expired or been lost by the time it was given up.
-    pub fn release(&mut self) -> Result<bool> {
-        if self.done {
+    pub fn release(&self) -> Result<bool> {
+        if self.0.done.swap(true, Ordering::AcqRel) {
             return Ok(false);
         }
-        self.done = true;
-        let h = self.held.clone();
-        if h.generation != process::generation() {
-            // Forked while held: the lock belongs to the parent process.
-            return Ok(false);
-        }
-        let outermost = {
-            let mut st = h.state.lock();
-            st.depth -= 1;
-            if st.depth == 0 {
-                st.released = true;
-            }
-            st.depth == 0
-        };
-        if !outermost {
-            return still_held(&h);
-        }
-        {
-            let mut reg = registry();
-            let key = reg_key(&h.endpoint, &h.resource);
-            if reg.held.get(&key).is_some_and(|x| Arc::ptr_eq(x, &h)) {
-                reg.held.remove(&key);
-            }
-        }
-        let released = protocol::release(&mut h.endpoint.conn()?, &h.resource, &h.owner)?;
-        Ok(released != 0)
+        release_level(&self.0.held)
     }
 
     /// Forgets this level without touching Redis (its lock is released elsewhere).
-    fn disarm(mut self) {
-        self.done = true;
+    fn disarm(self) {
+        self.0.done.store(true, Ordering::Release);
     }
 
     fn lost(&self, why: &str) -> Error {
@@ -184,6 +175,47 @@ impl Lease {
             reason: why.to_string(),
         }
     }
+}
+
+impl Drop for Level {
+    /// A lease dropped without release() (an abandoned `Lease` object) is
+    /// released now rather than left to expire.
+    fn drop(&mut self) {
+        if !*self.done.get_mut() {
+            let _ = release_level(&self.held);
+        }
+    }
+}
+
+fn release_level(h: &Arc<Held>) -> Result<bool> {
+    if h.generation != process::generation() {
+        // Forked while held: the lock belongs to the parent process.
+        return Ok(false);
+    }
+    let outermost = {
+        let mut st = h.state.lock();
+        if st.released {
+            // Already given back as a whole (request shutdown, release_all).
+            return Ok(false);
+        }
+        st.depth = st.depth.saturating_sub(1);
+        if st.depth == 0 {
+            st.released = true;
+        }
+        st.depth == 0
+    };
+    if !outermost {
+        return still_held(h);
+    }
+    {
+        let mut reg = registry();
+        let key = reg_key(&h.endpoint, &h.resource);
+        if reg.held.get(&key).is_some_and(|x| Arc::ptr_eq(x, h)) {
+            reg.held.remove(&key);
+        }
+    }
+    let released = protocol::release(&mut h.endpoint.conn()?, &h.resource, &h.owner)?;
+    Ok(released != 0)
 }
 
 /// Whether a lease is still ours, asking Redis only when the local clock
@@ -201,16 +233,6 @@ fn still_held(h: &Held) -> Result<bool> {
     }
     let ttl = protocol::held_ttl(&mut h.endpoint.conn()?, &h.resource, &h.owner)?;
     Ok(ttl.is_some_and(|t| t > 0))
-}
-
-impl Drop for Lease {
-    /// A lease dropped without release() (an abandoned `Lease` object) is
-    /// released now rather than left to expire.
-    fn drop(&mut self) {
-        if !self.done && self.held.generation == process::generation() {
-            let _ = self.release();
-        }
-    }
 }
 
 /// Parameters of a fresh acquisition, to be recorded.
@@ -252,7 +274,7 @@ pub(crate) fn register(n: NewLease) -> Lease {
         crate::watchdog::ensure_running();
         WAKE.notify_one();
     }
-    Lease { held, done: false }
+    Lease::new(held)
 }
 
 /// Re-enters a lease this process already holds, if any.
@@ -269,11 +291,12 @@ pub(crate) fn reenter(endpoint: &Endpoint, res: &Resource) -> Result<Option<Leas
     }
     let mut st = held.state.lock();
     if st.released {
+        // Being released right now by another thread: take it afresh.
         return Ok(None);
     }
     st.depth += 1;
     drop(st);
-    Ok(Some(Lease { held, done: false }))
+    Ok(Some(Lease::new(held)))
 }
 
 /// Whether this process holds the resource (at any depth).

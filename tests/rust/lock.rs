@@ -18,7 +18,7 @@ fn acquire_release_and_exclusion() {
     let (cfg, a) = setup();
     let b = other_process(&cfg, 1);
     let res = a.order(b"100000123").unwrap();
-    let mut lease = a.acquire(&res, Some(0), None).unwrap();
+    let lease = a.acquire(&res, Some(0), None).unwrap();
     assert_eq!(lease.resource(), "order:100000123");
     assert!(a.is_locked(&res).unwrap());
     assert!(b.try_acquire(&res, None).unwrap().is_none());
@@ -60,7 +60,7 @@ fn payment_and_order_locks_are_independent() {
 fn waiter_is_woken_by_release_not_by_its_deadline() {
     let (cfg, a) = setup();
     let res = a.order(b"w").unwrap();
-    let mut lease = a.acquire(&res, Some(0), None).unwrap();
+    let lease = a.acquire(&res, Some(0), None).unwrap();
     let cfg2 = cfg.clone();
     let res2 = res.clone();
     let waiter = std::thread::spawn(move || {
@@ -105,14 +105,14 @@ fn wait_runs_out_with_timeout() {
 fn waiters_are_served_first_come_first_served() {
     let (cfg, a) = setup();
     let res = a.order(b"fifo").unwrap();
-    let mut lease = a.acquire(&res, Some(0), None).unwrap();
+    let lease = a.acquire(&res, Some(0), None).unwrap();
     let order = Arc::new(Mutex::new(Vec::new()));
     let mut threads = Vec::new();
     for n in 1..=4u32 {
         let (cfg, res, order) = (cfg.clone(), res.clone(), order.clone());
         threads.push(std::thread::spawn(move || {
             let l = other_process(&cfg, n);
-            let mut lease = l.acquire(&res, Some(20_000), None).unwrap();
+            let lease = l.acquire(&res, Some(20_000), None).unwrap();
             order.lock().unwrap().push(n);
             std::thread::sleep(Duration::from_millis(20));
             lease.release().unwrap();
@@ -151,7 +151,7 @@ fn fencing_tokens_increase_across_holders_and_counter_loss() {
     let mut last = 0;
     for i in 0..20 {
         let l = if i % 2 == 0 { &a } else { &b };
-        let mut lease = l.acquire(&res, Some(1000), None).unwrap();
+        let lease = l.acquire(&res, Some(1000), None).unwrap();
         assert!(lease.token() > last, "{} <= {last}", lease.token());
         last = lease.token();
         lease.release().unwrap();
@@ -169,10 +169,10 @@ fn reentrant_in_one_process() {
     let (cfg, a) = setup();
     let b = other_process(&cfg, 1);
     let res = a.order(b"re").unwrap();
-    let mut outer = a.acquire(&res, Some(0), None).unwrap();
+    let outer = a.acquire(&res, Some(0), None).unwrap();
     // A second object of the same process re-enters too.
     let a2 = Locker::new(cfg.clone()).unwrap();
-    let mut inner = a2.acquire(&res, Some(0), None).unwrap();
+    let inner = a2.acquire(&res, Some(0), None).unwrap();
     assert_eq!(inner.token(), outer.token());
     assert!(inner.release().unwrap());
     assert!(
@@ -203,7 +203,7 @@ fn watchdog_keeps_a_lease_without_ttl_alive() {
     let a = Locker::new(cfg.clone()).unwrap();
     let b = other_process(&cfg, 1);
     let res = a.order(b"wd").unwrap();
-    let mut lease = a.acquire(&res, Some(0), None).unwrap();
+    let lease = a.acquire(&res, Some(0), None).unwrap();
     std::thread::sleep(Duration::from_millis(1_000));
     assert!(
         lease.is_held().unwrap(),
@@ -296,7 +296,7 @@ fn wait_for_unlock_is_woken() {
         b.wait_for_unlock(&res, 0).unwrap(),
         "free lock: true at once"
     );
-    let mut lease = a.acquire(&res, Some(0), None).unwrap();
+    let lease = a.acquire(&res, Some(0), None).unwrap();
     assert!(
         !a.wait_for_unlock(&res, 1_000).unwrap(),
         "own lock: false at once"
@@ -390,7 +390,7 @@ fn recovers_after_redis_restarts() {
     ));
     let _server = RedisServer::start_on(port);
     // The pooled connection is dead; the next call must reconnect by itself.
-    let mut lease = a.acquire(&res, Some(0), None).unwrap();
+    let lease = a.acquire(&res, Some(0), None).unwrap();
     assert!(lease.release().unwrap());
 }
 

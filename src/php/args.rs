@@ -1,0 +1,77 @@
+//! PHP argument types the extension accepts, converted at the boundary.
+
+use ext_php_rs::convert::{FromZval, StubLiteral};
+use ext_php_rs::flags::DataType;
+use ext_php_rs::types::Zval;
+use monei_concurrency_core::Value;
+
+/// An identifier: any PHP string, bytes as they are (validation is the core's).
+/// Integers are accepted as their decimal form, as PHP's weak mode would.
+pub struct Id(pub Vec<u8>);
+
+impl<'a> FromZval<'a> for Id {
+    const TYPE: DataType = DataType::String;
+
+    fn from_zval(zval: &'a Zval) -> Option<Self> {
+        if let Some(s) = zval.zend_str() {
+            return Some(Id(s.as_bytes().to_vec()));
+        }
+        zval.long().map(|n| Id(n.to_string().into_bytes()))
+    }
+}
+
+/// An `array $options = []` argument, as (name, value) pairs. Keys that are
+/// not strings are kept so the core can reject them by name.
+#[derive(Default)]
+pub struct Options(pub Vec<(String, Value)>);
+
+impl<'a> FromZval<'a> for Options {
+    const TYPE: DataType = DataType::Array;
+
+    fn from_zval(zval: &'a Zval) -> Option<Self> {
+        let table = zval.array()?;
+        let mut out = Vec::with_capacity(table.len());
+        for (key, value) in table.iter() {
+            out.push((key.to_string(), php_value(value)));
+        }
+        Some(Options(out))
+    }
+}
+
+impl StubLiteral for Options {
+    fn stub_literal(&self) -> String {
+        "[]".into()
+    }
+}
+
+/// Typed view of a PHP value for option checking.
+pub fn php_value(z: &Zval) -> Value {
+    if let Some(n) = z.long() {
+        if z.is_long() {
+            return Value::Int(n);
+        }
+    }
+    if z.is_string() {
+        return Value::Str(
+            String::from_utf8_lossy(z.zend_str().map(|s| s.as_bytes()).unwrap_or_default())
+                .into_owned(),
+        );
+    }
+    Value::Other(type_name(z))
+}
+
+fn type_name(z: &Zval) -> &'static str {
+    if z.is_null() {
+        "null"
+    } else if z.is_bool() {
+        "bool"
+    } else if z.is_double() {
+        "float"
+    } else if z.is_array() {
+        "array"
+    } else if z.is_object() {
+        "object"
+    } else {
+        "value"
+    }
+}

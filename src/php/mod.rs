@@ -1,0 +1,15 @@
+//! The binding layer: PHP classes, exceptions, INI entries and request hooks.
+//! It only converts between PHP values and the core.
+
+pub mod args;
+pub mod callback;
+pub mod exceptions;
+pub mod ini;
+// PHP parameter names are the Rust identifiers, so they are camelCase for
+// named arguments (`waitMs: 500`).
+#[allow(non_snake_case)]
+pub mod lease;
+#[allow(non_snake_case)]
+pub mod order_lock_manager;
+#[allow(non_snake_case)]
+pub mod processing_lock;

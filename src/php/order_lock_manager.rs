@@ -1,0 +1,61 @@
+//! `Monei\Concurrency\OrderLockManager`: the order lock, lock()/unlock() style.
+
+use crate::php::args::{Id, Options};
+use crate::php::callback;
+use crate::php::exceptions::{OrThrow, Result};
+use crate::php::ini;
+use ext_php_rs::flags::ClassFlags;
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::Zval;
+use monei_concurrency_core::Locker;
+
+#[php_class]
+#[php(name = "Monei\\Concurrency\\OrderLockManager")]
+#[php(flags = ClassFlags::Final)]
+pub struct OrderLockManager {
+    locker: Locker,
+}
+
+#[php_impl]
+impl OrderLockManager {
+    #[php(defaults(options = Options::default()))]
+    pub fn __construct(options: Options) -> Result<Self> {
+        let cfg = ini::config_with(&options).or_throw()?;
+        Ok(OrderLockManager {
+            locker: Locker::new(cfg).or_throw()?,
+        })
+    }
+
+    /// False when the wait ran out.
+    pub fn lock(&self, incrementId: Id, waitMs: Option<i64>, ttlMs: Option<i64>) -> Result<bool> {
+        let res = self.locker.order(&incrementId.0).or_throw()?;
+        self.locker.lock(&res, waitMs, ttlMs).or_throw()
+    }
+
+    /// True only if this process held it and released it.
+    pub fn unlock(&self, incrementId: Id) -> Result<bool> {
+        let res = self.locker.order(&incrementId.0).or_throw()?;
+        self.locker.unlock(&res).or_throw()
+    }
+
+    pub fn is_locked(&self, incrementId: Id) -> Result<bool> {
+        let res = self.locker.order(&incrementId.0).or_throw()?;
+        self.locker.is_locked(&res).or_throw()
+    }
+
+    pub fn wait_for_unlock(&self, incrementId: Id, waitMs: i64) -> Result<bool> {
+        let res = self.locker.order(&incrementId.0).or_throw()?;
+        self.locker.wait_for_unlock(&res, waitMs).or_throw()
+    }
+
+    pub fn execute_with_order_lock(
+        &self,
+        incrementId: Id,
+        callback: ZendCallable,
+        waitMs: Option<i64>,
+        ttlMs: Option<i64>,
+    ) -> Result<Zval> {
+        let res = self.locker.order(&incrementId.0).or_throw()?;
+        callback::execute(&self.locker, &res, &callback, waitMs, ttlMs)
+    }
+}

@@ -1,0 +1,15 @@
+<?php
+
+declare(strict_types=1);
+
+if (!extension_loaded('monei_concurrency')) {
+    fwrite(STDERR, "monei_concurrency is not loaded: run through `make test`.\n");
+    exit(1);
+}
+if (getenv('REDIS_URL') === false) {
+    fwrite(STDERR, "REDIS_URL is not set: run through `make test`.\n");
+    exit(1);
+}
+
+require_once __DIR__ . '/Support/RedisTestCase.php';
+require_once __DIR__ . '/Support/Forker.php';

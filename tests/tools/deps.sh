@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a target needs, only those that are missing.
+# Usage: tests/tools/deps.sh build|test|demo|bench|reliability
+set -euo pipefail
+
+build=(php8.2-cli php8.2-dev clang libclang-dev libssl-dev pkg-config redis-server)
+case "${1:-build}" in
+  build|demo) pkgs=("${build[@]}") ;;
+  test) pkgs=("${build[@]}" phpunit php8.2-sqlite3 php8.2-xml php8.2-mbstring) ;;
+  bench) pkgs=("${build[@]}" php-redis php-symfony-lock php-nrk-predis gnuplot-nox) ;;
+  reliability) pkgs=("${build[@]}" phpunit php8.2-fpm nginx php8.2-sqlite3 php8.2-curl valgrind) ;;
+  *) echo "deps.sh: unknown set '$1'" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "Installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts a system redis-server on install; our tools start their own.
+if [[ " ${missing[*]} " == *" redis-server "* ]]; then
+  $sudo service redis-server stop >/dev/null 2>&1 || true
+fi

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs a command with REDIS_URL pointing at a throwaway redis-server on a free
+# loopback port, stopped afterwards. An existing REDIS_URL is used as is.
+set -euo pipefail
+
+if [ -n "${REDIS_URL:-}" ]; then
+  exec "$@"
+fi
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+dir=$(mktemp -d)
+redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+  --dir "$dir" --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
+  --maxmemory-policy noeviction >/dev/null
+cleanup() {
+  [ -f "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+for _ in $(seq 100); do
+  redis-cli -p "$port" ping >/dev/null 2>&1 && break
+  sleep 0.05
+done
+export REDIS_URL="redis://127.0.0.1:$port"
+"$@"
