@@ -39,8 +39,21 @@ impl Default for Config {
 pub enum Value {
     Int(i64),
     Str(String),
+    /// A PHP array, keys as strings (list keys are "0", "1", …), in order.
+    Array(Vec<(String, Value)>),
     /// Any other PHP type; carries the type name for the error message.
     Other(&'static str),
+}
+
+impl Value {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Int(_) => "int",
+            Value::Str(_) => "string",
+            Value::Array(_) => "array",
+            Value::Other(t) => t,
+        }
+    }
 }
 
 /// Names of the settings shared by all lock classes, in INI order.
@@ -85,6 +98,33 @@ impl Config {
         Ok(())
     }
 
+    /// Applies an `$options` array. Names in `extras` are not connection or
+    /// lock settings but belong to the calling class; they are handed back
+    /// for it to check. Anything else unknown is an error.
+    pub fn apply(
+        &mut self,
+        options: &[(String, Value)],
+        extras: &[&str],
+    ) -> Result<Vec<(String, Value)>> {
+        let mut rest = Vec::new();
+        for (name, value) in options {
+            if extras.contains(&name.as_str()) {
+                rest.push((name.clone(), value.clone()));
+            } else if LOCK_SETTINGS.contains(&name.as_str()) {
+                self.set(name, value.clone(), false)?;
+            } else {
+                let mut known: Vec<&str> = LOCK_SETTINGS.to_vec();
+                known.extend_from_slice(extras);
+                return Err(Error::invalid(format!(
+                    "unknown option \"{}\"; known options: {}",
+                    printable(name),
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(rest)
+    }
+
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.connect_timeout_ms)
     }
@@ -102,13 +142,12 @@ impl Config {
 fn string_setting(name: &str, value: Value) -> Result<String> {
     match value {
         Value::Str(s) => Ok(s),
-        Value::Int(_) => Err(type_error(name, "string", "int")),
-        Value::Other(t) => Err(type_error(name, "string", t)),
+        other => Err(type_error(name, "string", other.type_name())),
     }
 }
 
 /// A duration in milliseconds, `min`..=[`MAX_MS`].
-fn ms_setting(name: &str, value: Value, from_ini: bool, min: u64) -> Result<u64> {
+pub fn ms_setting(name: &str, value: Value, from_ini: bool, min: u64) -> Result<u64> {
     let n = match value {
         Value::Int(n) => n,
         Value::Str(s) if from_ini => s.trim().parse::<i64>().map_err(|_| {
@@ -117,8 +156,7 @@ fn ms_setting(name: &str, value: Value, from_ini: bool, min: u64) -> Result<u64>
                 printable(&s)
             ))
         })?,
-        Value::Str(_) => return Err(type_error(name, "int", "string")),
-        Value::Other(t) => return Err(type_error(name, "int", t)),
+        other => return Err(type_error(name, "int", other.type_name())),
     };
     check_ms(name, n, min)
 }
@@ -133,7 +171,7 @@ pub fn check_ms(name: &str, n: i64, min: u64) -> Result<u64> {
     Ok(n as u64)
 }
 
-fn type_error(name: &str, want: &str, got: &str) -> Error {
+pub fn type_error(name: &str, want: &str, got: &str) -> Error {
     Error::invalid(format!(
         "option \"{name}\" must be of type {want}, {got} given"
     ))

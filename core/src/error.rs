@@ -16,6 +16,14 @@ pub enum Error {
     #[error("lock {resource} was lost: {reason}")]
     LockLost { resource: String, reason: String },
 
+    /// Another caller is still running the callback for this idempotency key.
+    #[error("idempotency key {key} is still being processed elsewhere")]
+    IdempotencyInProgress { key: String },
+
+    /// The idempotency key was used before with a different fingerprint.
+    #[error("idempotency key {key} was used with a different fingerprint")]
+    IdempotencyMismatch { key: String },
+
     /// Redis is unreachable, too slow, refuses auth or answered something unusable.
     /// The message never contains a password: it is built from the masked URL.
     #[error("redis backend unavailable ({endpoint}): {detail}")]

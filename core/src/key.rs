@@ -101,6 +101,36 @@ impl Resource {
     }
 }
 
+/// Keys of one idempotency record, tagged by the key itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyKeys {
+    /// Printable form of the caller's key, for messages.
+    pub name: String,
+    /// Hash: state, fingerprint, claim owner, result, waiter count.
+    pub record: String,
+    /// List that wakes callers waiting for an in-progress claim.
+    pub wake: String,
+}
+
+impl IdempotencyKeys {
+    pub fn new(prefix: &str, key: &[u8]) -> Result<Self> {
+        let enc = encode_id("idempotency key", key)?;
+        Ok(IdempotencyKeys {
+            name: crate::config::printable(&String::from_utf8_lossy(key)),
+            record: format!("{prefix}{{{enc}}}:once"),
+            wake: format!("{prefix}{{{enc}}}:once:wake"),
+        })
+    }
+}
+
+/// Key of a payment's status record.
+pub fn payment_state_key(prefix: &str, payment_id: &[u8]) -> Result<String> {
+    Ok(format!(
+        "{prefix}{{{}}}:state",
+        encode_id("payment id", payment_id)?
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod error;
+pub mod idempotency;
 pub mod key;
 pub mod lock;
 pub mod pool;
@@ -13,10 +14,14 @@ pub mod process;
 mod protocol;
 pub mod registry;
 mod scripts;
+pub mod signature;
+pub mod state_machine;
 pub mod watchdog;
 
 pub use config::{Config, Value};
 pub use error::{Error, Result};
+pub use idempotency::{IdempotencyStore, Once};
 pub use key::Resource;
 pub use lock::{ExecError, Locker};
 pub use registry::{release_all, Lease};
+pub use state_machine::PaymentStateMachine;

@@ -23,12 +23,13 @@ struct LeaseTerms {
     auto_renew: bool,
 }
 
-/// Outcome of [`Locker::execute`].
+/// Failure of a call that runs a caller's callback ([`Locker::execute`],
+/// [`crate::IdempotencyStore::once`]).
 pub enum ExecError<E> {
-    /// The callback failed; the lock was released first.
+    /// The callback failed; the lock or claim was given back first.
     Callback(E),
-    /// Taking or keeping the lock failed.
-    Lock(Error),
+    /// The extension's own part failed (lock, claim, Redis, arguments).
+    Core(Error),
 }
 
 impl Locker {
@@ -183,7 +184,7 @@ impl Locker {
     ) -> std::result::Result<T, ExecError<E>> {
         let lease = self
             .acquire(res, wait_ms, ttl_ms)
-            .map_err(ExecError::Lock)?;
+            .map_err(ExecError::Core)?;
         let outcome = f(&lease);
         let released_early = lease.is_released();
         let released = lease.release();
@@ -194,11 +195,11 @@ impl Locker {
         }
         match released {
             Ok(true) => Ok(value),
-            Ok(false) => Err(ExecError::Lock(Error::LockLost {
+            Ok(false) => Err(ExecError::Core(Error::LockLost {
                 resource: res.name().to_string(),
                 reason: "the lease expired or was taken over while the callback ran".into(),
             })),
-            Err(e) => Err(ExecError::Lock(e)),
+            Err(e) => Err(ExecError::Core(e)),
         }
     }
 

@@ -15,3 +15,11 @@ pub static RELEASE: Lazy<Script> = Lazy::new(|| Script::new(with_fence!("scripts
 pub static EXTEND: Lazy<Script> = Lazy::new(|| Script::new(include_str!("scripts/extend.lua")));
 pub static HELD: Lazy<Script> = Lazy::new(|| Script::new(include_str!("scripts/held.lua")));
 pub static CANCEL: Lazy<Script> = Lazy::new(|| Script::new(include_str!("scripts/cancel.lua")));
+pub static ONCE_CLAIM: Lazy<Script> =
+    Lazy::new(|| Script::new(include_str!("scripts/once_claim.lua")));
+pub static ONCE_COMPLETE: Lazy<Script> =
+    Lazy::new(|| Script::new(include_str!("scripts/once_complete.lua")));
+pub static ONCE_ABANDON: Lazy<Script> =
+    Lazy::new(|| Script::new(include_str!("scripts/once_abandon.lua")));
+pub static STATE_ADVANCE: Lazy<Script> =
+    Lazy::new(|| Script::new(include_str!("scripts/state_advance.lua")));

@@ -27,6 +27,6 @@ pub fn execute(
     match outcome {
         Ok(v) => Ok(v),
         Err(ExecError::Callback(e)) => Err(e),
-        Err(ExecError::Lock(e)) => Err(to_php(e)),
+        Err(ExecError::Core(e)) => Err(to_php(e)),
     }
 }

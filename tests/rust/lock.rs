@@ -222,7 +222,7 @@ fn explicit_ttl_is_not_renewed_and_loss_is_reported() {
         Ok::<_, ()>(42)
     });
     match r {
-        Err(ExecError::Lock(Error::LockLost { .. })) => {}
+        Err(ExecError::Core(Error::LockLost { .. })) => {}
         _ => panic!("expected LockLost after the callback outlived its ttl"),
     }
     let lease = a.acquire(&res, Some(0), Some(100)).unwrap();
@@ -368,7 +368,7 @@ fn fails_closed_when_redis_is_unreachable() {
         ran = true;
         Ok::<_, ()>(())
     });
-    assert!(matches!(r, Err(ExecError::Lock(Error::Backend { .. }))));
+    assert!(matches!(r, Err(ExecError::Core(Error::Backend { .. }))));
     assert!(!ran, "callback must never run without the lock");
     assert!(t.elapsed() < Duration::from_secs(2));
 }
