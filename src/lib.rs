@@ -22,6 +22,14 @@ extern "C" fn startup(_ty: i32, module_number: i32) -> i32 {
     }
 }
 
+/// RINIT: once per process, after the classes exist.
+extern "C" fn request_startup(_ty: i32, _module_number: i32) -> i32 {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    let _ =
+        std::panic::catch_unwind(|| ONCE.call_once(php::webhook_signature::declare_secrets_union));
+    0
+}
+
 /// RSHUTDOWN: release every lease still held when the request ends, whether
 /// it ended normally, by an uncaught exception, exit(), a fatal error or
 /// max_execution_time (the last two skip all Rust destructors of the request).
@@ -49,9 +57,13 @@ extern "C" {
 #[php(startup = "startup")]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     module
+        .request_startup_function(request_startup)
         .request_shutdown_function(request_shutdown)
         .info_function(info)
         .class::<php::lease::Lease>()
         .class::<php::processing_lock::ProcessingLock>()
         .class::<php::order_lock_manager::OrderLockManager>()
+        .class::<php::idempotency_store::IdempotencyStore>()
+        .class::<php::payment_state_machine::PaymentStateMachine>()
+        .class::<php::webhook_signature::WebhookSignature>()
 }

@@ -97,6 +97,81 @@ final class Lease
     public function release(): bool {}
 }
 
+/**
+ * Runs a callback at most once per key, across all processes; later callers
+ * get the stored result.
+ */
+final class IdempotencyStore
+{
+    /**
+     * @param array<string, string|int> $options the connection settings of ProcessingLock, plus
+     *        retention_s (86400: how long a completed result is kept) and
+     *        in_progress_ttl_ms (60000: how long a claim lives if its worker dies)
+     */
+    public function __construct(array $options = []) {}
+
+    /**
+     * The first caller runs $callback() and its result (anything serialize() takes)
+     * is stored; later callers get that result without the callback running. A
+     * caller that arrives while the first is still running waits up to $waitMs,
+     * woken on completion. If the callback throws, the claim is dropped (a retry
+     * runs it again) and the exception reaches the caller unchanged.
+     *
+     * @param string $fingerprint e.g. a hash of the payload; reusing the key with another one fails
+     * @throws IdempotencyInProgressException still running elsewhere after $waitMs
+     * @throws IdempotencyMismatchException the key was used with a different fingerprint
+     * @throws InvalidArgumentException the result cannot be serialized (nothing is stored)
+     */
+    public function once(string $key, callable $callback, string $fingerprint = '', int $waitMs = 0): mixed {}
+
+    /** @return 'in_progress'|'completed'|null */
+    public function status(string $key): ?string {}
+
+    /** Deletes the record of a key; true if there was one. */
+    public function forget(string $key): bool {}
+}
+
+/**
+ * A payment's status, moved forward only along a graph of statuses.
+ */
+final class PaymentStateMachine
+{
+    /**
+     * @param array<string, mixed> $options the connection settings of ProcessingLock, plus
+     *        transitions (array<string, list<string>>: replaces MONEI's default graph) and
+     *        retention_s (2592000: how long a payment's status is kept after its last change)
+     */
+    public function __construct(array $options = []) {}
+
+    /**
+     * Applies $status if it is the first status seen for the payment or reachable
+     * from the current one. False, changing nothing, for a duplicate, stale or
+     * unreachable status.
+     *
+     * @throws InvalidArgumentException for a status the graph does not know
+     */
+    public function advance(string $paymentId, string $status): bool {}
+
+    public function current(string $paymentId): ?string {}
+}
+
+/**
+ * Checks MONEI's `MONEI-Signature: t=<unix seconds>,v1=<hex>` webhook header.
+ */
+final class WebhookSignature
+{
+    /**
+     * HMAC-SHA256 of "<t>.<payload>" keyed with the secret, compared in constant
+     * time against every v1 entry. False for a malformed, empty or oversized
+     * header, a wrong signature, or a timestamp more than $toleranceS away from
+     * $now (0 disables that check).
+     *
+     * @param string|list<string> $secrets the account API key, or several during rotation
+     * @throws InvalidArgumentException for an empty secret or a negative tolerance
+     */
+    public static function verify(string $payload, string $header, string|array $secrets, int $toleranceS = 300, ?int $now = null): bool {}
+}
+
 class ConcurrencyException extends \RuntimeException {}
 
 class LockTimeoutException extends ConcurrencyException {}
@@ -104,5 +179,9 @@ class LockTimeoutException extends ConcurrencyException {}
 class LockLostException extends ConcurrencyException {}
 
 class BackendUnavailableException extends ConcurrencyException {}
+
+class IdempotencyInProgressException extends ConcurrencyException {}
+
+class IdempotencyMismatchException extends ConcurrencyException {}
 
 class InvalidArgumentException extends \InvalidArgumentException {}

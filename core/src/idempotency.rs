@@ -111,12 +111,9 @@ impl IdempotencyStore {
             ))));
         }
         let owner = process::next_owner();
-        match self
-            .claim_within(&keys, &owner, fingerprint, wait)
-            .map_err(ExecError::Core)?
-        {
-            Some(result) => return Ok(Once::Replayed(result)),
-            None => {}
+        let claimed = self.claim_within(&keys, &owner, fingerprint, wait);
+        if let Some(result) = claimed.map_err(ExecError::Core)? {
+            return Ok(Once::Replayed(result));
         }
         // The connection is back in the pool while the callback runs, so
         // nested calls into the extension reuse it.

@@ -5,18 +5,30 @@ use ext_php_rs::flags::DataType;
 use ext_php_rs::types::Zval;
 use monei_concurrency_core::Value;
 
-/// An identifier: any PHP string, bytes as they are (validation is the core's).
+/// A PHP string as raw bytes (ids, payloads, headers); validation is the core's.
 /// Integers are accepted as their decimal form, as PHP's weak mode would.
-pub struct Id(pub Vec<u8>);
+#[derive(Default)]
+pub struct Bytes(pub Vec<u8>);
 
-impl<'a> FromZval<'a> for Id {
+impl StubLiteral for Bytes {
+    fn stub_literal(&self) -> String {
+        format!(
+            "'{}'",
+            String::from_utf8_lossy(&self.0)
+                .replace('\\', "\\\\")
+                .replace('\'', "\\'")
+        )
+    }
+}
+
+impl<'a> FromZval<'a> for Bytes {
     const TYPE: DataType = DataType::String;
 
     fn from_zval(zval: &'a Zval) -> Option<Self> {
         if let Some(s) = zval.zend_str() {
-            return Some(Id(s.as_bytes().to_vec()));
+            return Some(Bytes(s.as_bytes().to_vec()));
         }
-        zval.long().map(|n| Id(n.to_string().into_bytes()))
+        zval.long().map(|n| Bytes(n.to_string().into_bytes()))
     }
 }
 
@@ -32,7 +44,7 @@ impl<'a> FromZval<'a> for Options {
         let table = zval.array()?;
         let mut out = Vec::with_capacity(table.len());
         for (key, value) in table.iter() {
-            out.push((key.to_string(), php_value(value)));
+            out.push((key.to_string(), php_value_at(value, 1)));
         }
         Some(Options(out))
     }
@@ -44,8 +56,22 @@ impl StubLiteral for Options {
     }
 }
 
-/// Typed view of a PHP value for option checking.
-pub fn php_value(z: &Zval) -> Value {
+/// Deepest nesting of arrays read from options (a transition graph needs 2).
+const MAX_DEPTH: usize = 4;
+
+/// Typed view of a PHP value for option checking, `depth` arrays deep.
+fn php_value_at(z: &Zval, depth: usize) -> Value {
+    if let Some(table) = z.array() {
+        if depth >= MAX_DEPTH {
+            return Value::Other("nested array");
+        }
+        return Value::Array(
+            table
+                .iter()
+                .map(|(k, v)| (k.to_string(), php_value_at(v, depth + 1)))
+                .collect(),
+        );
+    }
     if let Some(n) = z.long() {
         if z.is_long() {
             return Value::Int(n);

@@ -79,12 +79,16 @@ exceptions! {
     LOCK_TIMEOUT = "Monei\\Concurrency\\LockTimeoutException" extends || CONCURRENCY.entry(), "Monei\\Concurrency\\ConcurrencyException";
     LOCK_LOST = "Monei\\Concurrency\\LockLostException" extends || CONCURRENCY.entry(), "Monei\\Concurrency\\ConcurrencyException";
     BACKEND = "Monei\\Concurrency\\BackendUnavailableException" extends || CONCURRENCY.entry(), "Monei\\Concurrency\\ConcurrencyException";
+    IDEMPOTENCY_IN_PROGRESS = "Monei\\Concurrency\\IdempotencyInProgressException" extends || CONCURRENCY.entry(), "Monei\\Concurrency\\ConcurrencyException";
+    IDEMPOTENCY_MISMATCH = "Monei\\Concurrency\\IdempotencyMismatchException" extends || CONCURRENCY.entry(), "Monei\\Concurrency\\ConcurrencyException";
     INVALID_ARGUMENT = "Monei\\Concurrency\\InvalidArgumentException" extends spl_invalid_argument_exception, "\\InvalidArgumentException";
 }
 
 /// Registers every exception class; called from MINIT.
 pub fn register() -> ext_php_rs::error::Result<()> {
-    const STORE: [Registration; 5] = [store::<0>, store::<1>, store::<2>, store::<3>, store::<4>];
+    const STORE: [Registration; 7] = [
+        store::<0>, store::<1>, store::<2>, store::<3>, store::<4>, store::<5>, store::<6>,
+    ];
     assert_eq!(ALL.len(), STORE.len());
     for (class, store) in ALL.iter().zip(STORE) {
         ClassBuilder::new(class.name)
@@ -112,8 +116,14 @@ pub fn to_php(err: Error) -> PhpException {
         Error::LockTimeout { .. } => &LOCK_TIMEOUT,
         Error::LockLost { .. } => &LOCK_LOST,
         Error::Backend { .. } => &BACKEND,
+        Error::IdempotencyInProgress { .. } => &IDEMPOTENCY_IN_PROGRESS,
+        Error::IdempotencyMismatch { .. } => &IDEMPOTENCY_MISMATCH,
     };
     class.throw(msg)
+}
+
+pub fn invalid(msg: impl Into<String>) -> PhpException {
+    to_php(Error::invalid(msg))
 }
 
 pub type Result<T> = std::result::Result<T, PhpException>;

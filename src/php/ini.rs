@@ -1,9 +1,10 @@
 //! `monei_concurrency.*` INI entries: registered at startup, read per object.
 
+use crate::php::args::Options;
 use ext_php_rs::flags::IniEntryPermission;
 use ext_php_rs::zend::{IniEntryDef, IniEntryDefs};
 use monei_concurrency_core::config::LOCK_SETTINGS;
-use monei_concurrency_core::{Config, Value};
+use monei_concurrency_core::{Config, Error, Value};
 use std::ffi::{c_char, c_int, CStr};
 
 static ENTRIES: IniEntryDefs<8> = IniEntryDefs::new([
@@ -72,25 +73,28 @@ pub fn get(setting: &str) -> Option<String> {
 }
 
 /// Configuration from the INI entries only.
-pub fn config() -> Result<Config, monei_concurrency_core::Error> {
+pub fn config() -> Result<Config, Error> {
     let mut cfg = Config::default();
     for name in LOCK_SETTINGS {
         if let Some(v) = get(name) {
-            cfg.set(name, Value::Str(v), true).map_err(|e| {
-                monei_concurrency_core::Error::invalid(format!("INI monei_concurrency.{name}: {e}"))
-            })?;
+            cfg.set(name, Value::Str(v), true)
+                .map_err(|e| Error::invalid(format!("INI monei_concurrency.{name}: {e}")))?;
         }
     }
     Ok(cfg)
 }
 
 /// INI values, then the per-object `$options` on top.
-pub fn config_with(
-    options: &crate::php::args::Options,
-) -> Result<Config, monei_concurrency_core::Error> {
+pub fn config_with(options: &Options) -> Result<Config, Error> {
+    Ok(config_with_extras(options, &[])?.0)
+}
+
+/// Like [`config_with`], also handing back the class-specific options named in `extras`.
+pub fn config_with_extras(
+    options: &Options,
+    extras: &[&str],
+) -> Result<(Config, Vec<(String, Value)>), Error> {
     let mut cfg = config()?;
-    for (name, value) in &options.0 {
-        cfg.set(name, value.clone(), false)?;
-    }
-    Ok(cfg)
+    let rest = cfg.apply(&options.0, extras)?;
+    Ok((cfg, rest))
 }

@@ -4,6 +4,8 @@
 pub mod args;
 pub mod callback;
 pub mod exceptions;
+#[allow(non_snake_case)]
+pub mod idempotency_store;
 pub mod ini;
 // PHP parameter names are the Rust identifiers, so they are camelCase for
 // named arguments (`waitMs: 500`).
@@ -12,4 +14,9 @@ pub mod lease;
 #[allow(non_snake_case)]
 pub mod order_lock_manager;
 #[allow(non_snake_case)]
+pub mod payment_state_machine;
+#[allow(non_snake_case)]
 pub mod processing_lock;
+pub mod serialize;
+#[allow(non_snake_case)]
+pub mod webhook_signature;

@@ -1,6 +1,6 @@
 //! `Monei\Concurrency\OrderLockManager`: the order lock, lock()/unlock() style.
 
-use crate::php::args::{Id, Options};
+use crate::php::args::{Bytes, Options};
 use crate::php::callback;
 use crate::php::exceptions::{OrThrow, Result};
 use crate::php::ini;
@@ -27,30 +27,35 @@ impl OrderLockManager {
     }
 
     /// False when the wait ran out.
-    pub fn lock(&self, incrementId: Id, waitMs: Option<i64>, ttlMs: Option<i64>) -> Result<bool> {
+    pub fn lock(
+        &self,
+        incrementId: Bytes,
+        waitMs: Option<i64>,
+        ttlMs: Option<i64>,
+    ) -> Result<bool> {
         let res = self.locker.order(&incrementId.0).or_throw()?;
         self.locker.lock(&res, waitMs, ttlMs).or_throw()
     }
 
     /// True only if this process held it and released it.
-    pub fn unlock(&self, incrementId: Id) -> Result<bool> {
+    pub fn unlock(&self, incrementId: Bytes) -> Result<bool> {
         let res = self.locker.order(&incrementId.0).or_throw()?;
         self.locker.unlock(&res).or_throw()
     }
 
-    pub fn is_locked(&self, incrementId: Id) -> Result<bool> {
+    pub fn is_locked(&self, incrementId: Bytes) -> Result<bool> {
         let res = self.locker.order(&incrementId.0).or_throw()?;
         self.locker.is_locked(&res).or_throw()
     }
 
-    pub fn wait_for_unlock(&self, incrementId: Id, waitMs: i64) -> Result<bool> {
+    pub fn wait_for_unlock(&self, incrementId: Bytes, waitMs: i64) -> Result<bool> {
         let res = self.locker.order(&incrementId.0).or_throw()?;
         self.locker.wait_for_unlock(&res, waitMs).or_throw()
     }
 
     pub fn execute_with_order_lock(
         &self,
-        incrementId: Id,
+        incrementId: Bytes,
         callback: ZendCallable,
         waitMs: Option<i64>,
         ttlMs: Option<i64>,

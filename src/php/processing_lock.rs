@@ -1,6 +1,6 @@
 //! `Monei\Concurrency\ProcessingLock`: the payment lock of an order.
 
-use crate::php::args::{Id, Options};
+use crate::php::args::{Bytes, Options};
 use crate::php::callback;
 use crate::php::exceptions::{OrThrow, Result};
 use crate::php::ini;
@@ -29,8 +29,8 @@ impl ProcessingLock {
 
     pub fn execute_with_lock(
         &self,
-        orderId: Id,
-        paymentId: Id,
+        orderId: Bytes,
+        paymentId: Bytes,
         callback: ZendCallable,
         waitMs: Option<i64>,
         ttlMs: Option<i64>,
@@ -41,8 +41,8 @@ impl ProcessingLock {
 
     pub fn acquire(
         &self,
-        orderId: Id,
-        paymentId: Id,
+        orderId: Bytes,
+        paymentId: Bytes,
         waitMs: Option<i64>,
         ttlMs: Option<i64>,
     ) -> Result<Lease> {
@@ -54,8 +54,8 @@ impl ProcessingLock {
 
     pub fn try_acquire(
         &self,
-        orderId: Id,
-        paymentId: Id,
+        orderId: Bytes,
+        paymentId: Bytes,
         ttlMs: Option<i64>,
     ) -> Result<Option<Lease>> {
         let res = self.locker.payment(&orderId.0, &paymentId.0).or_throw()?;
@@ -66,7 +66,7 @@ impl ProcessingLock {
             .map(Lease::wrap))
     }
 
-    pub fn is_locked(&self, orderId: Id, paymentId: Id) -> Result<bool> {
+    pub fn is_locked(&self, orderId: Bytes, paymentId: Bytes) -> Result<bool> {
         let res = self.locker.payment(&orderId.0, &paymentId.0).or_throw()?;
         self.locker.is_locked(&res).or_throw()
     }

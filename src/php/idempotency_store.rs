@@ -1,0 +1,64 @@
+//! `Monei\Concurrency\IdempotencyStore`: exactly-once callbacks per key.
+
+use crate::php::args::{Bytes, Options};
+use crate::php::exceptions::{to_php, OrThrow, Result};
+use crate::php::ini;
+use crate::php::serialize::{serialize, unserialize};
+use ext_php_rs::exception::PhpException;
+use ext_php_rs::flags::ClassFlags;
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::Zval;
+use monei_concurrency_core::idempotency::{IdempotencyStore as Store, OPTIONS};
+use monei_concurrency_core::{ExecError, Once};
+
+#[php_class]
+#[php(name = "Monei\\Concurrency\\IdempotencyStore")]
+#[php(flags = ClassFlags::Final)]
+pub struct IdempotencyStore {
+    store: Store,
+}
+
+#[php_impl]
+impl IdempotencyStore {
+    #[php(defaults(options = Options::default()))]
+    pub fn __construct(options: Options) -> Result<Self> {
+        let (cfg, extras) = ini::config_with_extras(&options, OPTIONS).or_throw()?;
+        Ok(IdempotencyStore {
+            store: Store::new(cfg, &extras).or_throw()?,
+        })
+    }
+
+    #[php(defaults(fingerprint = Bytes::default(), waitMs = 0))]
+    pub fn once(
+        &self,
+        key: Bytes,
+        callback: ZendCallable,
+        fingerprint: Bytes,
+        waitMs: i64,
+    ) -> Result<Zval> {
+        let outcome = self.store.once(&key.0, &fingerprint.0, waitMs, || {
+            let value = callback.try_call(vec![]).map_err(PhpException::from)?;
+            let bytes = serialize(&value)?;
+            Ok::<_, PhpException>((value, bytes))
+        });
+        match outcome {
+            Ok(Once::Ran(value)) => Ok(value),
+            Ok(Once::Replayed(bytes)) => unserialize(&bytes),
+            Err(ExecError::Callback(e)) => Err(e),
+            Err(ExecError::Core(e)) => Err(to_php(e)),
+        }
+    }
+
+    /// null, 'in_progress' or 'completed'.
+    pub fn status(&self, key: Bytes) -> Result<Option<String>> {
+        Ok(self
+            .store
+            .status(&key.0)
+            .or_throw()?
+            .map(|s| s.as_str().to_string()))
+    }
+
+    pub fn forget(&self, key: Bytes) -> Result<bool> {
+        self.store.forget(&key.0).or_throw()
+    }
+}

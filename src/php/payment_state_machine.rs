@@ -1,0 +1,37 @@
+//! `Monei\Concurrency\PaymentStateMachine`: statuses only move forward.
+
+use crate::php::args::{Bytes, Options};
+use crate::php::exceptions::{OrThrow, Result};
+use crate::php::ini;
+use ext_php_rs::flags::ClassFlags;
+use ext_php_rs::prelude::*;
+use monei_concurrency_core::state_machine::OPTIONS;
+use monei_concurrency_core::PaymentStateMachine as Machine;
+
+#[php_class]
+#[php(name = "Monei\\Concurrency\\PaymentStateMachine")]
+#[php(flags = ClassFlags::Final)]
+pub struct PaymentStateMachine {
+    machine: Machine,
+}
+
+#[php_impl]
+impl PaymentStateMachine {
+    #[php(defaults(options = Options::default()))]
+    pub fn __construct(options: Options) -> Result<Self> {
+        let (cfg, extras) = ini::config_with_extras(&options, OPTIONS).or_throw()?;
+        Ok(PaymentStateMachine {
+            machine: Machine::new(cfg, &extras).or_throw()?,
+        })
+    }
+
+    /// True if applied; false for a duplicate, stale or unreachable status.
+    pub fn advance(&self, paymentId: Bytes, status: Bytes) -> Result<bool> {
+        let status = String::from_utf8_lossy(&status.0);
+        self.machine.advance(&paymentId.0, &status).or_throw()
+    }
+
+    pub fn current(&self, paymentId: Bytes) -> Result<Option<String>> {
+        self.machine.current(&paymentId.0).or_throw()
+    }
+}
