@@ -272,7 +272,11 @@ pub(crate) fn register(n: NewLease) -> Lease {
     registry().held.insert(key, held.clone());
     if auto {
         crate::watchdog::ensure_running();
-        WAKE.notify_one();
+        // The watchdog looks again within IDLE anyway; waking it for every
+        // lease would cost a context switch per acquisition.
+        if ttl / 3 < crate::watchdog::IDLE {
+            WAKE.notify_one();
+        }
     }
     Lease::new(held)
 }

@@ -18,7 +18,7 @@ pub static RENEWALS: AtomicU64 = AtomicU64::new(0);
 /// Retry delay after a renewal failed on a backend error.
 const RETRY: Duration = Duration::from_millis(100);
 /// Longest sleep between checks, so a missed wake-up never stalls renewal.
-const IDLE: Duration = Duration::from_secs(1);
+pub(crate) const IDLE: Duration = Duration::from_secs(1);
 
 pub(crate) fn ensure_running() {
     let gen = process::generation();

@@ -7,12 +7,13 @@ if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then
   return 0
 end
 redis.call('DEL', KEYS[1])
-local now = now_ms()
+local now
 while true do
   local waiter = redis.call('LPOP', KEYS[2])
   if not waiter then
     return 1
   end
+  now = now or now_ms()
   local info = redis.call('HGET', KEYS[3], waiter)
   redis.call('HDEL', KEYS[3], waiter)
   if info then
