@@ -21,6 +21,7 @@ test: build
 	$(TOOLS)/with-redis.sh $(TOOLS)/test.sh
 
 demo: build
+	@$(TOOLS)/deps.sh demo
 	$(TOOLS)/with-redis.sh php -d extension=$(CURDIR)/$(EXT) php/demo/demo.php
 
 bench: build

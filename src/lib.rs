@@ -4,7 +4,7 @@
 
 use ext_php_rs::prelude::*;
 use ext_php_rs::zend::ModuleEntry;
-use ext_php_rs::{info_table_end, info_table_row, info_table_start};
+use ext_php_rs::{info_table_end, info_table_header, info_table_row, info_table_start};
 
 mod php;
 
@@ -38,19 +38,37 @@ extern "C" fn request_shutdown(_ty: i32, _module_number: i32) -> i32 {
     0
 }
 
-extern "C" fn info(module: *mut ModuleEntry) {
+/// phpinfo() / php --ri: version, connection state and every INI value,
+/// with the password in the Redis URL masked (PHP's own INI table would print it).
+extern "C" fn info(_module: *mut ModuleEntry) {
     let _ = std::panic::catch_unwind(|| {
+        use monei_concurrency_core::config::{mask_url, LOCK_SETTINGS};
+        let shown = |name: &str, v: Option<String>| {
+            let v = v.unwrap_or_default();
+            if name == "redis_url" {
+                mask_url(&v)
+            } else {
+                v
+            }
+        };
         info_table_start!();
         info_table_row!("monei_concurrency support", "enabled");
         info_table_row!("version", env!("CARGO_PKG_VERSION"));
+        let url = shown("redis_url", php::ini::get("redis_url"));
+        let state = monei_concurrency_core::pool::state_of(&url);
+        info_table_row!("connection", state);
+        info_table_end!();
+        info_table_start!();
+        info_table_header!("Directive", "Local Value", "Master Value");
+        for name in LOCK_SETTINGS {
+            info_table_row!(
+                format!("monei_concurrency.{name}"),
+                shown(name, php::ini::get(name)),
+                shown(name, php::ini::get_master(name))
+            );
+        }
         info_table_end!();
     });
-    // SAFETY: PHP's own INI table printer, given the module entry it passed us.
-    unsafe { display_ini_entries(module.cast()) };
-}
-
-extern "C" {
-    fn display_ini_entries(module: *mut std::ffi::c_void);
 }
 
 #[php_module]

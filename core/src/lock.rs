@@ -174,7 +174,9 @@ impl Locker {
     ///
     /// The lock is released before returning, whatever `f` did. A callback
     /// error wins over a lock error; if the callback succeeded but the lease
-    /// did not survive it, the result is [`Error::LockLost`].
+    /// did not survive it, the result is [`Error::LockLost`]. Once `f` has run,
+    /// a backend error never claims it did not: the release failing leaves the
+    /// value returned if the lease was certainly still valid, else LockLost.
     pub fn execute<T, E>(
         &self,
         res: &Resource,
@@ -193,13 +195,20 @@ impl Locker {
             // The callback gave the lock back itself; nothing was lost.
             return Ok(value);
         }
+        let lost = |reason: &str| {
+            Err(ExecError::Core(Error::LockLost {
+                resource: res.name().to_string(),
+                reason: reason.into(),
+            }))
+        };
         match released {
             Ok(true) => Ok(value),
-            Ok(false) => Err(ExecError::Core(Error::LockLost {
-                resource: res.name().to_string(),
-                reason: "the lease expired or was taken over while the callback ran".into(),
-            })),
-            Err(e) => Err(ExecError::Core(e)),
+            Ok(false) => lost("the lease expired or was taken over while the callback ran"),
+            // The callback ran. Redis could not confirm the release, so judge
+            // by the local clock: a lease that cannot have expired yet was held
+            // throughout, and it will expire on its own.
+            Err(Error::Backend { .. }) if lease.valid_by_local_clock() => Ok(value),
+            Err(_) => lost("redis could not confirm the lease after the callback ran"),
         }
     }
 

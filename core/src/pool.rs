@@ -259,3 +259,36 @@ pub fn idle_count() -> usize {
         .filter(|i| i.generation == generation)
         .count()
 }
+
+/// Connection state of this process for the endpoints whose masked URL is
+/// `masked_url`, for phpinfo: never opened, connected or failing.
+pub fn state_of(masked_url: &str) -> String {
+    let generation = process::generation();
+    let pool = POOL.lock();
+    let mut seen = false;
+    let mut healthy = false;
+    for ep in pool
+        .endpoints
+        .values()
+        .filter(|e| e.masked_url == masked_url)
+    {
+        seen = true;
+        healthy |= ep.is_healthy();
+    }
+    let idle = pool
+        .idle
+        .iter()
+        .filter(|(k, _)| {
+            pool.endpoints
+                .get(*k)
+                .is_some_and(|e| e.masked_url == masked_url)
+        })
+        .flat_map(|(_, v)| v.iter())
+        .filter(|i| i.generation == generation)
+        .count();
+    match (seen, healthy) {
+        (false, _) => "not opened yet in this process".into(),
+        (true, true) => format!("connected ({idle} idle pooled connection(s))"),
+        (true, false) => "last attempt failed".into(),
+    }
+}

@@ -164,6 +164,14 @@ impl Lease {
         release_level(&self.0.held)
     }
 
+    /// Whether the lease cannot have expired yet, by this process' monotonic
+    /// clock (the ttl counted from when the acquire or last renewal was sent),
+    /// and no loss was seen. Used when Redis cannot be asked.
+    pub fn valid_by_local_clock(&self) -> bool {
+        let st = self.held().state.lock();
+        st.lost.is_none() && Instant::now() < st.expires_at
+    }
+
     /// Forgets this level without touching Redis (its lock is released elsewhere).
     fn disarm(self) {
         self.0.done.store(true, Ordering::Release);

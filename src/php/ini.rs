@@ -62,12 +62,26 @@ extern "C" {
 
 /// Current value of one of our INI entries (after ini_set), if registered.
 pub fn get(setting: &str) -> Option<String> {
+    read(setting, false)
+}
+
+/// The value from php.ini, before any ini_set() of this request.
+pub fn get_master(setting: &str) -> Option<String> {
+    read(setting, true)
+}
+
+fn read(setting: &str, master: bool) -> Option<String> {
     let name = format!("monei_concurrency.{setting}");
     let mut exists = false;
     // SAFETY: the name is a valid buffer of the given length; PHP returns a
     // NUL-terminated string owned by the INI table, copied out at once.
     unsafe {
-        let p = zend_ini_string_ex(name.as_ptr().cast(), name.len(), 0, &mut exists);
+        let p = zend_ini_string_ex(
+            name.as_ptr().cast(),
+            name.len(),
+            c_int::from(master),
+            &mut exists,
+        );
         (exists && !p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy().into_owned())
     }
 }

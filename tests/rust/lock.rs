@@ -458,3 +458,28 @@ fn bad_arguments_are_rejected() {
     ));
     assert!(!a.is_locked(&res).unwrap());
 }
+
+#[test]
+fn redis_lost_during_the_callback_never_reads_as_not_run() {
+    let mut server = RedisServer::start();
+    let mut cfg = config(&unique_prefix());
+    cfg.redis_url = server.url();
+    cfg.connect_timeout_ms = 200;
+    let a = Locker::new(cfg.clone()).unwrap();
+    let res = a.order(b"gone").unwrap();
+    // Lease still valid by the local clock: the value comes back.
+    let r = a.execute(&res, Some(0), Some(60_000), |_| {
+        server.stop();
+        Ok::<_, ()>(7)
+    });
+    assert!(matches!(r, Ok(7)));
+    // Lease may have expired by the time Redis was unreachable: LockLost.
+    let mut server = RedisServer::start_on(server.port);
+    let a = Locker::new(cfg).unwrap();
+    let r = a.execute(&res, Some(0), Some(100), |_| {
+        std::thread::sleep(Duration::from_millis(200));
+        server.stop();
+        Ok::<_, ()>(7)
+    });
+    assert!(matches!(r, Err(ExecError::Core(Error::LockLost { .. }))));
+}

@@ -5,7 +5,8 @@ set -euo pipefail
 
 build=(php8.2-cli php8.2-dev clang libclang-dev libssl-dev pkg-config redis-server)
 case "${1:-build}" in
-  build|demo) pkgs=("${build[@]}") ;;
+  build) pkgs=("${build[@]}") ;;
+  demo) pkgs=("${build[@]}" php8.2-sqlite3) ;;
   test) pkgs=("${build[@]}" phpunit php8.2-sqlite3 php8.2-xml php8.2-mbstring) ;;
   bench) pkgs=("${build[@]}" php-redis php-symfony-lock php-nrk-predis gnuplot-nox) ;;
   reliability) pkgs=("${build[@]}" phpunit php8.2-fpm nginx php8.2-sqlite3 php8.2-curl valgrind) ;;
