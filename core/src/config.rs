@@ -18,6 +18,8 @@ pub struct Config {
     pub max_hold_ms: u64,
     pub connect_timeout_ms: u64,
     pub io_timeout_ms: u64,
+    /// Holds longer than this are logged as slow.
+    pub slow_hold_ms: u64,
 }
 
 impl Default for Config {
@@ -30,6 +32,7 @@ impl Default for Config {
             max_hold_ms: 600_000,
             connect_timeout_ms: 1_000,
             io_timeout_ms: 2_000,
+            slow_hold_ms: 5_000,
         }
     }
 }
@@ -65,6 +68,7 @@ pub const LOCK_SETTINGS: &[&str] = &[
     "max_hold_ms",
     "connect_timeout_ms",
     "io_timeout_ms",
+    "slow_hold_ms",
 ];
 
 impl Config {
@@ -87,6 +91,7 @@ impl Config {
             "max_hold_ms" => self.max_hold_ms = ms_setting(name, value, from_ini, 1)?,
             "connect_timeout_ms" => self.connect_timeout_ms = ms_setting(name, value, from_ini, 1)?,
             "io_timeout_ms" => self.io_timeout_ms = ms_setting(name, value, from_ini, 1)?,
+            "slow_hold_ms" => self.slow_hold_ms = ms_setting(name, value, from_ini, 1)?,
             _ => {
                 return Err(Error::invalid(format!(
                     "unknown option \"{}\"; known options: {}",

@@ -12,6 +12,7 @@ use crate::lock::ExecError;
 use crate::pool::{self, Conn, Endpoint};
 use crate::process;
 use crate::scripts;
+use crate::stats;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -112,6 +113,18 @@ impl IdempotencyStore {
         }
         let owner = process::next_owner();
         let claimed = self.claim_within(&keys, &owner, fingerprint, wait);
+        let counter = match &claimed {
+            Ok(Some(_)) => Some(&stats::COUNTERS.idempotency_hits),
+            Ok(None) => Some(&stats::COUNTERS.idempotency_misses),
+            Err(Error::IdempotencyInProgress { .. } | Error::IdempotencyMismatch { .. }) => {
+                Some(&stats::COUNTERS.idempotency_conflicts)
+            }
+            // Backend errors are counted where they happen.
+            Err(_) => None,
+        };
+        if let Some(c) = counter {
+            stats::inc(c);
+        }
         if let Some(result) = claimed.map_err(ExecError::Core)? {
             return Ok(Once::Replayed(result));
         }

@@ -99,6 +99,46 @@ impl Resource {
     pub fn signal_key(&self, owner: &str) -> String {
         format!("{}:w:{owner}", self.base)
     }
+
+    /// Who forced the last forceUnlock() and when (kept a day).
+    pub fn forced_key(&self) -> String {
+        format!("{}:forced", self.base)
+    }
+
+    /// The resource of a lock key found by SCAN, if it is one of ours.
+    pub fn from_lock_key(prefix: &str, key: &[u8]) -> Option<Resource> {
+        let rest = key
+            .strip_prefix(prefix.as_bytes())?
+            .strip_suffix(b":lock")?;
+        let rest = std::str::from_utf8(rest).ok()?;
+        let (tag, kind) = rest.strip_prefix('{')?.split_once('}')?;
+        let order = decode_id(tag)?;
+        match kind {
+            ":order" => Resource::order(prefix, &order).ok(),
+            _ => {
+                let payment = decode_id(kind.strip_prefix(":payment:")?)?;
+                Resource::payment(prefix, &order, &payment).ok()
+            }
+        }
+    }
+}
+
+/// Inverse of [`encode_id`]; None for anything encode_id cannot produce.
+fn decode_id(s: &str) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Some(out)
 }
 
 /// Keys of one idempotency record, tagged by the key itself.
@@ -165,6 +205,23 @@ mod tests {
         assert!(p.lock_key().starts_with("m:{100}:"));
         assert_ne!(o.lock_key(), p.lock_key());
         assert_eq!(p.name(), "payment:100:pay");
+    }
+
+    #[test]
+    fn lock_keys_decode_back_to_their_resource() {
+        for r in [
+            Resource::order("m:", b"100").unwrap(),
+            Resource::payment("m:", b"1:2", b"p}a y").unwrap(),
+            Resource::payment("m:", b"\xff%", b"x").unwrap(),
+        ] {
+            assert_eq!(
+                Resource::from_lock_key("m:", r.lock_key().as_bytes()),
+                Some(r.clone())
+            );
+        }
+        assert_eq!(Resource::from_lock_key("m:", b"m:{1}:order:fence"), None);
+        assert_eq!(Resource::from_lock_key("x:", b"m:{1}:order:lock"), None);
+        assert_eq!(Resource::from_lock_key("m:", b"m:{1%ZZ}:order:lock"), None);
     }
 
     #[test]

@@ -6,9 +6,12 @@
 
 pub mod config;
 pub mod error;
+pub mod events;
+pub mod holder;
 pub mod idempotency;
 pub mod key;
 pub mod lock;
+pub mod monitor;
 pub mod pool;
 pub mod process;
 mod protocol;
@@ -16,6 +19,7 @@ pub mod registry;
 mod scripts;
 pub mod signature;
 pub mod state_machine;
+pub mod stats;
 pub mod watchdog;
 
 pub use config::{Config, Value};

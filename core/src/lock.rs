@@ -3,10 +3,12 @@
 use crate::config::{check_ms, Config, MAX_MS};
 use crate::error::{Error, Result};
 use crate::key::Resource;
+use crate::monitor::LockInfo;
 use crate::pool::{self, Endpoint};
 use crate::process;
 use crate::protocol::{self, Attempt};
 use crate::registry::{self, Lease, NewLease};
+use crate::{events, stats};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -103,6 +105,7 @@ impl Locker {
     ) -> Result<Option<Lease>> {
         let start = Instant::now();
         if let Some(lease) = registry::reenter(&self.endpoint, res)? {
+            stats::inc(&stats::COUNTERS.reentered);
             return Ok(Some(lease));
         }
         let deadline = start + wait;
@@ -115,10 +118,13 @@ impl Locker {
             let queue_ms = remaining.as_millis() as u64;
             let pttl = match protocol::acquire(&mut conn, res, &owner, terms.ttl_ms, queue_ms)? {
                 Attempt::Acquired(token) => {
-                    return Ok(Some(self.record(res, owner, token, terms, sent)))
+                    return Ok(Some(self.record(res, owner, token, terms, sent, start)))
                 }
                 Attempt::Busy(pttl) => pttl,
             };
+            if !queued {
+                stats::inc(&stats::COUNTERS.contended);
+            }
             queued |= queue_ms > 0;
             if remaining.is_zero() {
                 break;
@@ -130,7 +136,7 @@ impl Locker {
                 Err(_) => remaining,
             };
             if let Some(token) = protocol::wait_for_handoff(&mut conn, res, &owner, block)? {
-                return Ok(Some(self.record(res, owner, token, terms, sent)));
+                return Ok(Some(self.record(res, owner, token, terms, sent, start)));
             }
             if Instant::now() >= deadline {
                 break;
@@ -139,8 +145,15 @@ impl Locker {
         if queued {
             let sent = Instant::now();
             if let Attempt::Acquired(token) = protocol::cancel(&mut conn, res, &owner)? {
-                return Ok(Some(self.record(res, owner, token, terms, sent)));
+                return Ok(Some(self.record(res, owner, token, terms, sent, start)));
             }
+            stats::inc(&stats::COUNTERS.timeouts);
+            events::emit("warning", "lock wait timed out", || {
+                vec![
+                    ("resource", events::s(res.name())),
+                    ("waited_ms", events::i(start.elapsed().as_millis())),
+                ]
+            });
         }
         Ok(None)
     }
@@ -152,7 +165,18 @@ impl Locker {
         token: i64,
         terms: LeaseTerms,
         sent: Instant,
+        asked: Instant,
     ) -> Lease {
+        let waited = asked.elapsed();
+        stats::inc(&stats::COUNTERS.acquired);
+        stats::WAIT.observe(waited);
+        events::emit("debug", "lock acquired", || {
+            vec![
+                ("resource", events::s(res.name())),
+                ("token", events::i(token)),
+                ("waited_ms", events::i(waited.as_millis())),
+            ]
+        });
         registry::register(NewLease {
             resource: res.clone(),
             endpoint: self.endpoint.clone(),
@@ -161,8 +185,34 @@ impl Locker {
             ttl_ms: terms.ttl_ms,
             auto_renew: terms.auto_renew,
             max_hold_ms: self.cfg.max_hold_ms,
+            slow_hold_ms: self.cfg.slow_hold_ms,
             sent,
         })
+    }
+
+    /// Who holds the lock, if anyone.
+    pub fn inspect(&self, res: &Resource) -> Result<Option<LockInfo>> {
+        let found = protocol::inspect(&mut self.endpoint.conn()?, res)?;
+        Ok(found.map(|i| LockInfo::new(res, i)))
+    }
+
+    /// Frees the lock whoever holds it (an operator's last resort when the
+    /// holder is gone), records who did it, and hands it to the next waiter.
+    /// The old holder's next extend() or release() reports the loss.
+    pub fn force_unlock(&self, res: &Resource) -> Result<bool> {
+        let by = crate::holder::current();
+        let n = protocol::force_release(&mut self.endpoint.conn()?, res, &by)?;
+        if n != 0 {
+            stats::inc(&stats::COUNTERS.forced_unlocks);
+            registry::mark_lost(&self.endpoint, res, "freed by forceUnlock()");
+            events::emit("warning", "lock forced free", || {
+                vec![
+                    ("resource", events::s(res.name())),
+                    ("by", events::s(by.replace('\t', " "))),
+                ]
+            });
+        }
+        Ok(n != 0)
     }
 
     /// Whether anyone (this process included) holds the lock.

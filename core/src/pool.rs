@@ -9,6 +9,7 @@
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::process;
+use crate::{events, stats};
 use once_cell::sync::Lazy;
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -137,7 +138,15 @@ impl Endpoint {
 
     fn fail(&self, err: &redis::RedisError) -> Error {
         self.healthy.store(false, Ordering::Relaxed);
-        Error::backend(&self.masked_url, err)
+        stats::inc(&stats::COUNTERS.backend_errors);
+        let e = Error::backend(&self.masked_url, err);
+        events::emit("error", "redis backend error", || {
+            vec![
+                ("redis", events::s(self.masked_url.clone())),
+                ("error", events::s(e.to_string())),
+            ]
+        });
+        e
     }
 
     fn put_idle(&self, con: redis::Connection, generation: u64) {

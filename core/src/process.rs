@@ -52,11 +52,13 @@ pub fn install_fork_handlers() {
 extern "C" fn prepare() {
     crate::registry::lock_for_fork();
     crate::pool::lock_for_fork();
+    crate::events::lock_for_fork();
     std::mem::forget(OWNER_SEED.lock());
 }
 
 extern "C" fn parent() {
     unsafe { OWNER_SEED.force_unlock() };
+    crate::events::unlock_after_fork();
     crate::pool::unlock_after_fork();
     crate::registry::unlock_after_fork();
 }
@@ -64,6 +66,7 @@ extern "C" fn parent() {
 extern "C" fn child() {
     GENERATION.fetch_add(1, Ordering::AcqRel);
     unsafe { OWNER_SEED.force_unlock() };
+    crate::events::unlock_after_fork();
     crate::pool::unlock_after_fork();
     crate::registry::unlock_after_fork();
 }

@@ -27,6 +27,7 @@ pub fn acquire(
     ttl_ms: u64,
     wait_ms: u64,
 ) -> Result<Attempt> {
+    let holder = crate::holder::current();
     let (lock, queue, info, fence, wake) = (
         res.lock_key(),
         res.queue_key(),
@@ -44,6 +45,7 @@ pub fn acquire(
             .arg(owner)
             .arg(ttl_ms)
             .arg(wait_ms)
+            .arg(&holder)
             .invoke(c)
     })?;
     Ok(attempt(reply))
@@ -51,11 +53,21 @@ pub fn acquire(
 
 /// 0: not held by `owner`; 1: released; 2: released and handed to a waiter.
 pub fn release(conn: &mut Conn, res: &Resource, owner: &str) -> Result<i64> {
-    let (lock, queue, info, fence, wake) = (
+    release_as(conn, res, owner, "")
+}
+
+/// Frees the lock whoever holds it, recording `forced_by`. 0 if nothing was held.
+pub fn force_release(conn: &mut Conn, res: &Resource, forced_by: &str) -> Result<i64> {
+    release_as(conn, res, "", forced_by)
+}
+
+fn release_as(conn: &mut Conn, res: &Resource, owner: &str, forced_by: &str) -> Result<i64> {
+    let (lock, queue, info, fence, forced, wake) = (
         res.lock_key(),
         res.queue_key(),
         res.queue_info_key(),
         res.fence_key(),
+        res.forced_key(),
         res.signal_prefix(),
     );
     conn.run(|c| {
@@ -64,10 +76,42 @@ pub fn release(conn: &mut Conn, res: &Resource, owner: &str) -> Result<i64> {
             .key(&queue)
             .key(&info)
             .key(&fence)
+            .key(&forced)
             .arg(owner)
             .arg(&wake)
+            .arg(forced_by)
             .invoke(c)
     })
+}
+
+/// The holder record of a lock, if held.
+pub struct Inspection {
+    pub token: i64,
+    pub since_ms: i64,
+    pub holder: String,
+    pub ttl_ms: i64,
+    pub waiters: i64,
+}
+
+pub fn inspect(conn: &mut Conn, res: &Resource) -> Result<Option<Inspection>> {
+    let (lock, queue) = (res.lock_key(), res.queue_key());
+    let v: Vec<redis::Value> = conn.run(|c| scripts::INSPECT.key(&lock).key(&queue).invoke(c))?;
+    if v.len() < 5 {
+        return Ok(None);
+    }
+    let text = |x: &redis::Value| match x {
+        redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        redis::Value::Int(n) => n.to_string(),
+        _ => String::new(),
+    };
+    let num = |x: &redis::Value| text(x).parse::<i64>().unwrap_or(0);
+    Ok(Some(Inspection {
+        token: num(&v[0]),
+        since_ms: num(&v[1]),
+        holder: text(&v[2]),
+        ttl_ms: num(&v[3]),
+        waiters: num(&v[4]),
+    }))
 }
 
 pub fn extend(conn: &mut Conn, res: &Resource, owner: &str, ttl_ms: u64) -> Result<bool> {

@@ -11,6 +11,7 @@ use crate::key::Resource;
 use crate::pool::Endpoint;
 use crate::process;
 use crate::protocol;
+use crate::{events, stats};
 use once_cell::sync::Lazy;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::collections::HashMap;
@@ -25,7 +26,28 @@ pub struct Held {
     pub(crate) owner: String,
     pub(crate) token: i64,
     pub(crate) generation: u64,
+    pub(crate) acquired_at: Instant,
+    /// Holds longer than this are reported as slow when released.
+    pub(crate) slow_hold: Duration,
     pub(crate) state: Mutex<HeldState>,
+}
+
+impl Held {
+    /// Records that the lease is gone (once), for stats and the log.
+    pub(crate) fn mark_lost(&self, st: &mut HeldState, reason: &str) {
+        if st.lost.is_some() {
+            return;
+        }
+        st.lost = Some(reason.to_string());
+        stats::inc(&stats::COUNTERS.lost_leases);
+        events::emit("error", "lock lost", || {
+            vec![
+                ("resource", events::s(self.resource.name())),
+                ("token", events::i(self.token)),
+                ("reason", events::s(reason)),
+            ]
+        });
+    }
 }
 
 pub(crate) struct HeldState {
@@ -145,7 +167,7 @@ impl Lease {
         }
         let sent = Instant::now();
         if !protocol::extend(&mut h.endpoint.conn()?, &h.resource, &h.owner, ttl_ms)? {
-            h.state.lock().lost = Some("expired or taken over".into());
+            h.mark_lost(&mut h.state.lock(), "expired or taken over before extend()");
             return Err(self.lost("it expired or was taken over before extend()"));
         }
         let mut st = h.state.lock();
@@ -223,6 +245,28 @@ fn release_level(h: &Arc<Held>) -> Result<bool> {
         }
     }
     let released = protocol::release(&mut h.endpoint.conn()?, &h.resource, &h.owner)?;
+    let held_for = h.acquired_at.elapsed();
+    stats::HOLD.observe(held_for);
+    if released == 0 {
+        h.mark_lost(&mut h.state.lock(), "expired or taken over before release");
+    } else {
+        events::emit("debug", "lock released", || {
+            vec![
+                ("resource", events::s(h.resource.name())),
+                ("token", events::i(h.token)),
+                ("held_ms", events::i(held_for.as_millis())),
+            ]
+        });
+    }
+    if held_for > h.slow_hold {
+        events::emit("warning", "lock held longer than slow_hold_ms", || {
+            vec![
+                ("resource", events::s(h.resource.name())),
+                ("held_ms", events::i(held_for.as_millis())),
+                ("slow_hold_ms", events::i(h.slow_hold.as_millis())),
+            ]
+        });
+    }
     Ok(released != 0)
 }
 
@@ -252,6 +296,7 @@ pub(crate) struct NewLease {
     pub ttl_ms: u64,
     pub auto_renew: bool,
     pub max_hold_ms: u64,
+    pub slow_hold_ms: u64,
     /// When the request that took the lock was sent (the lease runs from there).
     pub sent: Instant,
 }
@@ -264,6 +309,8 @@ pub(crate) fn register(n: NewLease) -> Lease {
         owner: n.owner,
         token: n.token,
         generation: process::generation(),
+        acquired_at: n.sent,
+        slow_hold: Duration::from_millis(n.slow_hold_ms),
         state: Mutex::new(HeldState {
             depth: 1,
             ttl_ms: n.ttl_ms,
@@ -309,6 +356,14 @@ pub(crate) fn reenter(endpoint: &Endpoint, res: &Resource) -> Result<Option<Leas
     st.depth += 1;
     drop(st);
     Ok(Some(Lease::new(held)))
+}
+
+/// Marks a lease of this process as lost (after a forceUnlock of our own lock).
+pub(crate) fn mark_lost(endpoint: &Endpoint, res: &Resource, reason: &str) {
+    let held = registry().held.get(&reg_key(endpoint, res)).cloned();
+    if let Some(h) = held {
+        h.mark_lost(&mut h.state.lock(), reason);
+    }
 }
 
 /// Whether this process holds the resource (at any depth).
@@ -358,6 +413,13 @@ pub fn release_all() -> usize {
         if let Ok(mut conn) = h.endpoint.conn() {
             if let Ok(n) = protocol::release(&mut conn, &h.resource, &h.owner) {
                 released += usize::from(n != 0);
+                stats::HOLD.observe(h.acquired_at.elapsed());
+                events::emit("warning", "lock released at request end", || {
+                    vec![
+                        ("resource", events::s(h.resource.name())),
+                        ("token", events::i(h.token)),
+                    ]
+                });
             }
         }
     }

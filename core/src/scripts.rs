@@ -23,3 +23,4 @@ pub static ONCE_ABANDON: Lazy<Script> =
     Lazy::new(|| Script::new(include_str!("scripts/once_abandon.lua")));
 pub static STATE_ADVANCE: Lazy<Script> =
     Lazy::new(|| Script::new(include_str!("scripts/state_advance.lua")));
+pub static INSPECT: Lazy<Script> = Lazy::new(|| Script::new(include_str!("scripts/inspect.lua")));

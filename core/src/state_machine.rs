@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::key::payment_state_key;
 use crate::pool::{self, Endpoint};
 use crate::scripts;
+use crate::stats;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -199,6 +200,11 @@ impl PaymentStateMachine {
                 .arg(from)
                 .invoke(c)
         })?;
+        stats::inc(if n == 1 {
+            &stats::COUNTERS.state_advances
+        } else {
+            &stats::COUNTERS.state_rejections
+        });
         Ok(n == 1)
     }
 

@@ -12,8 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 static RUNNING_IN: AtomicU64 = AtomicU64::new(0);
-/// Renewals done by the watchdog in this process (for stats and tests).
-pub static RENEWALS: AtomicU64 = AtomicU64::new(0);
 
 /// Retry delay after a renewal failed on a backend error.
 const RETRY: Duration = Duration::from_millis(100);
@@ -83,18 +81,18 @@ fn renew(h: &Held) {
     let mut st = h.state.lock();
     match result {
         Ok(true) => {
-            RENEWALS.fetch_add(1, Ordering::Relaxed);
+            crate::stats::inc(&crate::stats::COUNTERS.watchdog_renewals);
             st.expires_at = now + Duration::from_millis(ttl_ms);
             st.next_renew = now + Duration::from_millis((ttl_ms / 3).max(1));
         }
         Ok(false) => {
             if !st.released {
-                st.lost = Some("expired or taken over while held".into());
+                h.mark_lost(&mut st, "expired or taken over while held");
             }
         }
         Err(_) => {
             if Instant::now() >= st.expires_at {
-                st.lost = Some("could not be renewed: redis unavailable".into());
+                h.mark_lost(&mut st, "could not be renewed: redis unavailable");
             } else {
                 st.next_renew = Instant::now() + RETRY;
             }

@@ -1,6 +1,6 @@
 -- Takes a lock if it is free, or queues the caller as a waiter.
 -- KEYS: 1 lock hash, 2 waiter queue (list), 3 waiter info (hash), 4 fence, 5 caller's wake-up list
--- ARGV: 1 owner, 2 ttl_ms, 3 wait_ms (0: do not queue), 4.. holder details (field, value pairs)
+-- ARGV: 1 owner, 2 ttl_ms, 3 wait_ms (0: do not queue), 4 holder ("host\tpid\trequest")
 -- Returns {1, token} when the caller holds the lock, {0, pttl} when it is busy.
 local owner = ARGV[1]
 local holder = redis.call('HGET', KEYS[1], 'owner')
@@ -13,15 +13,17 @@ if not holder then
   if redis.call('HDEL', KEYS[3], owner) == 1 then
     redis.call('LREM', KEYS[2], 1, owner)
   end
-  local token = next_token(KEYS[4])
-  redis.call('HSET', KEYS[1], 'owner', owner, 'token', string.format('%d', token), unpack(ARGV, 4))
+  local s, us = redis_now()
+  local token = next_token(KEYS[4], s, us)
+  redis.call('HSET', KEYS[1], 'owner', owner, 'token', string.format('%d', token),
+    'since', string.format('%d', s * 1000 + math.floor(us / 1000)), 'holder', ARGV[4])
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return {1, token}
 end
 local pttl = redis.call('PTTL', KEYS[1])
 local wait = tonumber(ARGV[3])
 if wait > 0 then
-  if redis.call('HSET', KEYS[3], owner, (now_ms() + wait) .. '|' .. ARGV[2]) == 1 then
+  if redis.call('HSET', KEYS[3], owner, (now_ms() + wait) .. '|' .. ARGV[2] .. '|' .. ARGV[4]) == 1 then
     redis.call('RPUSH', KEYS[2], owner)
   end
   -- The queue must outlive every live waiter's deadline.

@@ -10,8 +10,8 @@ local function now_ms()
   local s, us = redis_now()
   return s * 1000 + math.floor(us / 1000)
 end
-local function next_token(fence_key)
-  local s, us = redis_now()
+-- s, us: Redis time, as redis_now() returned it.
+local function next_token(fence_key, s, us)
   local floor = s * 1000000 + us
   local token = redis.call('INCR', fence_key)
   if token < floor then

@@ -1,28 +1,44 @@
 -- Releases a lock held by the caller and hands it straight to the first waiter
 -- whose wait has not run out, so a waiter never races a newcomer for it.
--- KEYS: 1 lock hash, 2 waiter queue, 3 waiter info, 4 fence
--- ARGV: 1 owner, 2 wake-up list prefix
--- Returns 0 if the caller did not hold the lock, 1 if released, 2 if handed off.
-if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then
+-- With ARGV[3] set, frees the lock whoever holds it (forceUnlock) and records
+-- who did it in KEYS[5].
+-- KEYS: 1 lock hash, 2 waiter queue, 3 waiter info, 4 fence, 5 forced-unlock record
+-- ARGV: 1 owner, 2 wake-up list prefix, 3 who forces it ('' = normal release)
+-- Returns 0 if the caller did not hold the lock (nothing held, when forced),
+-- 1 if released, 2 if handed off.
+local holder = redis.call('HGET', KEYS[1], 'owner')
+if ARGV[3] ~= '' then
+  if not holder then
+    return 0
+  end
+  redis.call('HSET', KEYS[5], 'by', ARGV[3], 'at', string.format('%d', now_ms()),
+    'holder', redis.call('HGET', KEYS[1], 'holder') or '', 'token', redis.call('HGET', KEYS[1], 'token') or '')
+  redis.call('PEXPIRE', KEYS[5], 86400000)
+elseif holder ~= ARGV[1] then
   return 0
 end
 redis.call('DEL', KEYS[1])
-local now
+local s, us, now
 while true do
   local waiter = redis.call('LPOP', KEYS[2])
   if not waiter then
     return 1
   end
-  now = now or now_ms()
+  if not now then
+    s, us = redis_now()
+    now = s * 1000 + math.floor(us / 1000)
+  end
   local info = redis.call('HGET', KEYS[3], waiter)
   redis.call('HDEL', KEYS[3], waiter)
   if info then
     local sep = string.find(info, '|', 1, true)
+    local sep2 = string.find(info, '|', sep + 1, true)
     local deadline = tonumber(string.sub(info, 1, sep - 1))
-    local ttl = string.sub(info, sep + 1)
+    local ttl = string.sub(info, sep + 1, sep2 - 1)
     if deadline >= now then
-      local token = string.format('%d', next_token(KEYS[4]))
-      redis.call('HSET', KEYS[1], 'owner', waiter, 'token', token)
+      local token = string.format('%d', next_token(KEYS[4], s, us))
+      redis.call('HSET', KEYS[1], 'owner', waiter, 'token', token,
+        'since', string.format('%d', now), 'holder', string.sub(info, sep2 + 1))
       redis.call('PEXPIRE', KEYS[1], ttl)
       local wake = ARGV[2] .. waiter
       redis.call('RPUSH', wake, token)
