@@ -2,10 +2,10 @@
 //! thread may produce some); the binding hands them to the PHP logger from
 //! the PHP thread at safe points, so a logger never runs inside the core.
 
-use crate::process;
-use parking_lot::Mutex;
+use crate::process::{lock, ForkLocal};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 
 /// Events kept at most while nobody drains them; the oldest go first.
 const MAX_QUEUED: usize = 1000;
@@ -24,23 +24,15 @@ pub struct Event {
     pub context: Vec<(&'static str, Field)>,
 }
 
-struct Queue {
-    generation: u64,
-    events: VecDeque<Event>,
-}
-
 static ENABLED: AtomicBool = AtomicBool::new(false);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
-static QUEUE: Mutex<Queue> = parking_lot::const_mutex(Queue {
-    generation: 0,
-    events: VecDeque::new(),
-});
+static QUEUE: ForkLocal<Mutex<VecDeque<Event>>> = ForkLocal::new(Default::default);
 
 /// Events are only built while a logger is installed.
 pub fn set_enabled(on: bool) {
     ENABLED.store(on, Ordering::Release);
     if !on {
-        QUEUE.lock().events.clear();
+        lock(QUEUE.get()).clear();
     }
 }
 
@@ -62,38 +54,17 @@ pub fn emit(
         message: message.to_string(),
         context: context(),
     };
-    let gen = process::generation();
-    let mut q = QUEUE.lock();
-    if q.generation != gen {
-        q.generation = gen;
-        q.events.clear();
-    }
-    if q.events.len() == MAX_QUEUED {
-        q.events.pop_front();
+    let mut q = lock(QUEUE.get());
+    if q.len() == MAX_QUEUED {
+        q.pop_front();
         DROPPED.fetch_add(1, Ordering::Relaxed);
     }
-    q.events.push_back(event);
+    q.push_back(event);
 }
 
 /// Takes the queued events of this process.
 pub fn drain() -> Vec<Event> {
-    let gen = process::generation();
-    let mut q = QUEUE.lock();
-    if q.generation != gen {
-        q.generation = gen;
-        q.events.clear();
-        return Vec::new();
-    }
-    q.events.drain(..).collect()
-}
-
-pub(crate) fn lock_for_fork() {
-    std::mem::forget(QUEUE.lock());
-}
-
-pub(crate) fn unlock_after_fork() {
-    // SAFETY: paired with the guard forgotten in `lock_for_fork` on this thread.
-    unsafe { QUEUE.force_unlock() };
+    lock(QUEUE.get()).drain(..).collect()
 }
 
 pub fn s(v: impl Into<String>) -> Field {

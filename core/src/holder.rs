@@ -1,8 +1,9 @@
 //! Who holds a lock: host, process and the request or script it serves,
 //! recorded in Redis beside the lock for `inspect()`, `locks()` and the CLI.
 
+use crate::process::lock;
 use once_cell::sync::Lazy;
-use parking_lot::Mutex;
+use std::sync::Mutex;
 
 static HOST: Lazy<String> = Lazy::new(|| {
     let mut buf = [0u8; 256];
@@ -17,7 +18,7 @@ static HOST: Lazy<String> = Lazy::new(|| {
 });
 
 /// What this process is doing now: the request URI, or the CLI script.
-static REQUEST: Mutex<String> = parking_lot::const_mutex(String::new());
+static REQUEST: Mutex<String> = Mutex::new(String::new());
 
 /// Longest request label stored.
 const MAX_LABEL: usize = 200;
@@ -31,12 +32,12 @@ pub fn set_request(label: &str) {
         .take(MAX_LABEL)
         .collect();
     clean.shrink_to_fit();
-    *REQUEST.lock() = clean;
+    *lock(&REQUEST) = clean;
 }
 
 /// This process, encoded for the lock record: `host\tpid\trequest`.
 pub fn current() -> String {
-    format!("{}\t{}\t{}", *HOST, std::process::id(), REQUEST.lock())
+    format!("{}\t{}\t{}", *HOST, std::process::id(), lock(&REQUEST))
 }
 
 /// A decoded holder record.

@@ -8,13 +8,11 @@
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::process;
+use crate::process::{self, lock, ForkLocal};
 use crate::{events, stats};
-use once_cell::sync::Lazy;
-use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How many idle connections one endpoint keeps at most.
@@ -32,18 +30,19 @@ pub struct Endpoint {
     healthy: AtomicBool,
 }
 
-struct Idle {
-    generation: u64,
-    con: redis::Connection,
-}
-
 #[derive(Default)]
 struct PoolState {
     endpoints: HashMap<String, Arc<Endpoint>>,
-    idle: HashMap<String, Vec<Idle>>,
+    idle: HashMap<String, Vec<redis::Connection>>,
 }
 
-static POOL: Lazy<Mutex<PoolState>> = Lazy::new(Default::default);
+/// A forked child starts with an empty pool: its parent's sockets are never
+/// used, closed or written to from the child.
+static POOL: ForkLocal<Mutex<PoolState>> = ForkLocal::new(Default::default);
+
+fn pool() -> std::sync::MutexGuard<'static, PoolState> {
+    lock(POOL.get())
+}
 
 /// Returns the shared endpoint for these settings. Parses the URL but does not connect.
 pub fn endpoint(cfg: &Config) -> Result<Arc<Endpoint>> {
@@ -51,8 +50,7 @@ pub fn endpoint(cfg: &Config) -> Result<Arc<Endpoint>> {
         "{}|{}|{}",
         cfg.redis_url, cfg.connect_timeout_ms, cfg.io_timeout_ms
     );
-    process::install_fork_handlers();
-    if let Some(ep) = POOL.lock().endpoints.get(&key) {
+    if let Some(ep) = pool().endpoints.get(&key) {
         return Ok(ep.clone());
     }
     let client = redis::Client::open(cfg.redis_url.as_str()).map_err(|e| {
@@ -71,7 +69,7 @@ pub fn endpoint(cfg: &Config) -> Result<Arc<Endpoint>> {
         io_timeout: cfg.io_timeout(),
         healthy: AtomicBool::new(false),
     });
-    Ok(POOL.lock().endpoints.entry(key).or_insert(ep).clone())
+    Ok(pool().endpoints.entry(key).or_insert(ep).clone())
 }
 
 impl Endpoint {
@@ -99,28 +97,15 @@ impl Endpoint {
     /// Checks out a connection: an idle one of this process, or a new one.
     pub fn conn(self: &Arc<Self>) -> Result<Conn> {
         let generation = process::generation();
-        if let Some(con) = self.pop_idle(generation) {
+        if let Some(con) = self.pop_idle() {
             return Ok(Conn::new(self.clone(), con, generation, true));
         }
         let con = self.open()?;
         Ok(Conn::new(self.clone(), con, generation, false))
     }
 
-    fn pop_idle(&self, generation: u64) -> Option<redis::Connection> {
-        let mut pool = POOL.lock();
-        let list = pool.idle.get_mut(&self.key)?;
-        // Connections left by another generation belong to a parent process:
-        // forget them without closing or writing anything on their sockets.
-        if list.iter().any(|i| i.generation != generation) {
-            for stale in std::mem::take(list) {
-                if stale.generation == generation {
-                    list.push(stale);
-                } else {
-                    std::mem::forget(stale);
-                }
-            }
-        }
-        list.pop().map(|i| i.con)
+    fn pop_idle(&self) -> Option<redis::Connection> {
+        pool().idle.get_mut(&self.key)?.pop()
     }
 
     fn open(&self) -> Result<redis::Connection> {
@@ -149,12 +134,12 @@ impl Endpoint {
         e
     }
 
-    fn put_idle(&self, con: redis::Connection, generation: u64) {
+    fn put_idle(&self, con: redis::Connection) {
         self.healthy.store(true, Ordering::Relaxed);
-        let mut pool = POOL.lock();
+        let mut pool = pool();
         let list = pool.idle.entry(self.key.clone()).or_default();
         if list.len() < MAX_IDLE {
-            list.push(Idle { generation, con });
+            list.push(con);
         }
     }
 }
@@ -233,7 +218,7 @@ impl Drop for Conn {
     fn drop(&mut self) {
         if let Some(con) = self.con.take() {
             if self.generation == process::generation() {
-                self.endpoint.put_idle(con, self.generation);
+                self.endpoint.put_idle(con);
             } else {
                 std::mem::forget(con);
             }
@@ -249,31 +234,15 @@ fn drop_connection(con: redis::Connection, generation: u64) {
     }
 }
 
-pub(crate) fn lock_for_fork() {
-    std::mem::forget(POOL.lock());
-}
-
-pub(crate) fn unlock_after_fork() {
-    // SAFETY: paired with the guard forgotten in `lock_for_fork` on this thread.
-    unsafe { POOL.force_unlock() };
-}
-
 /// Number of idle pooled connections of this process, for tests and phpinfo.
 pub fn idle_count() -> usize {
-    let generation = process::generation();
-    POOL.lock()
-        .idle
-        .values()
-        .flat_map(|v| v.iter())
-        .filter(|i| i.generation == generation)
-        .count()
+    pool().idle.values().map(Vec::len).sum()
 }
 
 /// Connection state of this process for the endpoints whose masked URL is
 /// `masked_url`, for phpinfo: never opened, connected or failing.
 pub fn state_of(masked_url: &str) -> String {
-    let generation = process::generation();
-    let pool = POOL.lock();
+    let pool = pool();
     let mut seen = false;
     let mut healthy = false;
     for ep in pool
@@ -292,9 +261,8 @@ pub fn state_of(masked_url: &str) -> String {
                 .get(*k)
                 .is_some_and(|e| e.masked_url == masked_url)
         })
-        .flat_map(|(_, v)| v.iter())
-        .filter(|i| i.generation == generation)
-        .count();
+        .map(|(_, v)| v.len())
+        .sum::<usize>();
     match (seen, healthy) {
         (false, _) => "not opened yet in this process".into(),
         (true, true) => format!("connected ({idle} idle pooled connection(s))"),

@@ -9,14 +9,12 @@
 use crate::error::{Error, Result};
 use crate::key::Resource;
 use crate::pool::Endpoint;
-use crate::process;
+use crate::process::{self, lock, ForkLocal};
 use crate::protocol;
 use crate::{events, stats};
-use once_cell::sync::Lazy;
-use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// One Redis lease held by this process.
@@ -33,6 +31,10 @@ pub struct Held {
 }
 
 impl Held {
+    pub(crate) fn st(&self) -> MutexGuard<'_, HeldState> {
+        lock(&self.state)
+    }
+
     /// Records that the lease is gone (once), for stats and the log.
     pub(crate) fn mark_lost(&self, st: &mut HeldState, reason: &str) {
         if st.lost.is_some() {
@@ -72,9 +74,22 @@ pub(crate) struct Registry {
     parked: HashMap<RegKey, Vec<Lease>>,
 }
 
-pub(crate) static REGISTRY: Lazy<Mutex<Registry>> = Lazy::new(Default::default);
-/// Wakes the watchdog when a renewable lease appears.
-pub(crate) static WAKE: Condvar = Condvar::new();
+pub(crate) struct Shared {
+    registry: Mutex<Registry>,
+    /// Wakes the watchdog when a renewable lease appears.
+    pub wake: Condvar,
+}
+
+/// A forked child starts with an empty registry: it holds none of its
+/// parent's leases (they are never released or renewed from the child).
+static SHARED: ForkLocal<Shared> = ForkLocal::new(|| Shared {
+    registry: Mutex::new(Registry::default()),
+    wake: Condvar::new(),
+});
+
+pub(crate) fn shared() -> &'static Shared {
+    SHARED.get()
+}
 
 /// Re-entrancy is per Redis server and key, whatever the timeouts of the
 /// object that asks: two `ProcessingLock`s of one process share their leases.
@@ -82,31 +97,8 @@ fn reg_key(endpoint: &Endpoint, res: &Resource) -> RegKey {
     (endpoint.server().to_string(), res.lock_key())
 }
 
-/// The registry, with anything inherited from a parent process dropped
-/// (forgotten, not released: the parent still owns those leases).
 pub(crate) fn registry() -> MutexGuard<'static, Registry> {
-    let mut reg = REGISTRY.lock();
-    let gen = process::generation();
-    if reg.held.values().any(|h| h.generation != gen) {
-        let held = std::mem::take(&mut reg.held);
-        for (k, h) in held {
-            if h.generation == gen {
-                reg.held.insert(k, h);
-            }
-        }
-        let parked = std::mem::take(&mut reg.parked);
-        for (k, v) in parked {
-            let (mine, theirs): (Vec<Lease>, Vec<Lease>) =
-                v.into_iter().partition(|l| l.held().generation == gen);
-            for l in theirs {
-                std::mem::forget(l);
-            }
-            if !mine.is_empty() {
-                reg.parked.insert(k, mine);
-            }
-        }
-    }
-    reg
+    lock(&shared().registry)
 }
 
 /// One level of a held lock, as handed to the caller. Clones share the level:
@@ -167,10 +159,10 @@ impl Lease {
         }
         let sent = Instant::now();
         if !protocol::extend(&mut h.endpoint.conn()?, &h.resource, &h.owner, ttl_ms)? {
-            h.mark_lost(&mut h.state.lock(), "expired or taken over before extend()");
+            h.mark_lost(&mut h.st(), "expired or taken over before extend()");
             return Err(self.lost("it expired or was taken over before extend()"));
         }
-        let mut st = h.state.lock();
+        let mut st = h.st();
         st.ttl_ms = ttl_ms;
         st.expires_at = sent + Duration::from_millis(ttl_ms);
         st.next_renew = sent + Duration::from_millis(ttl_ms / 3);
@@ -190,7 +182,7 @@ impl Lease {
     /// clock (the ttl counted from when the acquire or last renewal was sent),
     /// and no loss was seen. Used when Redis cannot be asked.
     pub fn valid_by_local_clock(&self) -> bool {
-        let st = self.held().state.lock();
+        let st = self.held().st();
         st.lost.is_none() && Instant::now() < st.expires_at
     }
 
@@ -223,7 +215,7 @@ fn release_level(h: &Arc<Held>) -> Result<bool> {
         return Ok(false);
     }
     let outermost = {
-        let mut st = h.state.lock();
+        let mut st = h.st();
         if st.released {
             // Already given back as a whole (request shutdown, release_all).
             return Ok(false);
@@ -248,7 +240,7 @@ fn release_level(h: &Arc<Held>) -> Result<bool> {
     let held_for = h.acquired_at.elapsed();
     stats::HOLD.observe(held_for);
     if released == 0 {
-        h.mark_lost(&mut h.state.lock(), "expired or taken over before release");
+        h.mark_lost(&mut h.st(), "expired or taken over before release");
     } else {
         events::emit("debug", "lock released", || {
             vec![
@@ -274,7 +266,7 @@ fn release_level(h: &Arc<Held>) -> Result<bool> {
 /// says it may have expired or the watchdog saw it go.
 fn still_held(h: &Held) -> Result<bool> {
     let (lost, maybe_expired) = {
-        let st = h.state.lock();
+        let st = h.st();
         (st.lost.is_some(), Instant::now() >= st.expires_at)
     };
     if lost {
@@ -330,7 +322,7 @@ pub(crate) fn register(n: NewLease) -> Lease {
         // The watchdog looks again within IDLE anyway; waking it for every
         // lease would cost a context switch per acquisition.
         if ttl / 3 < crate::watchdog::IDLE {
-            WAKE.notify_one();
+            shared().wake.notify_one();
         }
     }
     Lease::new(held)
@@ -348,7 +340,7 @@ pub(crate) fn reenter(endpoint: &Endpoint, res: &Resource) -> Result<Option<Leas
             reason: "this process holds it in an outer scope, but that lease has expired".into(),
         });
     }
-    let mut st = held.state.lock();
+    let mut st = held.st();
     if st.released {
         // Being released right now by another thread: take it afresh.
         return Ok(None);
@@ -362,7 +354,7 @@ pub(crate) fn reenter(endpoint: &Endpoint, res: &Resource) -> Result<Option<Leas
 pub(crate) fn mark_lost(endpoint: &Endpoint, res: &Resource, reason: &str) {
     let held = registry().held.get(&reg_key(endpoint, res)).cloned();
     if let Some(h) = held {
-        h.mark_lost(&mut h.state.lock(), reason);
+        h.mark_lost(&mut h.st(), reason);
     }
 }
 
@@ -409,7 +401,7 @@ pub fn release_all() -> usize {
     }
     let mut released = 0;
     for h in held {
-        h.state.lock().released = true;
+        h.st().released = true;
         if let Ok(mut conn) = h.endpoint.conn() {
             if let Ok(n) = protocol::release(&mut conn, &h.resource, &h.owner) {
                 released += usize::from(n != 0);
@@ -429,13 +421,4 @@ pub fn release_all() -> usize {
 /// Number of distinct locks this process holds.
 pub fn held_count() -> usize {
     registry().held.len()
-}
-
-pub(crate) fn lock_for_fork() {
-    std::mem::forget(REGISTRY.lock());
-}
-
-pub(crate) fn unlock_after_fork() {
-    // SAFETY: paired with the guard forgotten in `lock_for_fork` on this thread.
-    unsafe { REGISTRY.force_unlock() };
 }

@@ -6,7 +6,7 @@
 
 use crate::process;
 use crate::protocol;
-use crate::registry::{registry, Held, WAKE};
+use crate::registry::{registry, shared, Held};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +23,9 @@ pub(crate) fn ensure_running() {
     if RUNNING_IN.swap(gen, Ordering::AcqRel) == gen {
         return;
     }
+    // Initialised here, not by the thread: a fork while the thread ran a
+    // one-time initialisation would leave it half done in the child.
+    once_cell::sync::Lazy::force(&crate::scripts::EXTEND);
     let spawned = std::thread::Builder::new()
         .name("monei-watchdog".into())
         .spawn(move || run(gen));
@@ -34,12 +37,12 @@ pub(crate) fn ensure_running() {
 fn run(gen: u64) {
     loop {
         let due = {
-            let mut reg = registry();
+            let reg = registry();
             let now = Instant::now();
             let mut next = now + IDLE;
             let mut due: Vec<Arc<Held>> = Vec::new();
             for h in reg.held.values() {
-                let st = h.state.lock();
+                let st = h.st();
                 if !st.auto_renew || st.released || st.lost.is_some() {
                     continue;
                 }
@@ -50,7 +53,8 @@ fn run(gen: u64) {
                 }
             }
             if due.is_empty() {
-                WAKE.wait_until(&mut reg, next);
+                let sleep = next.saturating_duration_since(now);
+                drop(shared().wake.wait_timeout(reg, sleep));
             }
             due
         };
@@ -65,20 +69,20 @@ fn run(gen: u64) {
 
 fn renew(h: &Held) {
     let (ttl_ms, renew_until) = {
-        let st = h.state.lock();
+        let st = h.st();
         (st.ttl_ms, st.renew_until)
     };
     let now = Instant::now();
     if now >= renew_until {
         // max_hold_ms reached: stop renewing and let the lease run out.
-        h.state.lock().auto_renew = false;
+        h.st().auto_renew = false;
         return;
     }
     let result = h
         .endpoint
         .conn()
         .and_then(|mut c| protocol::extend(&mut c, &h.resource, &h.owner, ttl_ms));
-    let mut st = h.state.lock();
+    let mut st = h.st();
     match result {
         Ok(true) => {
             crate::stats::inc(&crate::stats::COUNTERS.watchdog_renewals);
