@@ -22,19 +22,35 @@ extern "C" fn startup(_ty: i32, module_number: i32) -> i32 {
     }
 }
 
-/// RINIT: once per process, after the classes exist.
+/// RINIT: label this process' locks with the request; once per process,
+/// after the classes exist, narrow one argument type.
 extern "C" fn request_startup(_ty: i32, _module_number: i32) -> i32 {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    let _ =
-        std::panic::catch_unwind(|| ONCE.call_once(php::webhook_signature::declare_secrets_union));
+    let _ = std::panic::catch_unwind(|| {
+        ONCE.call_once(php::webhook_signature::declare_secrets_union);
+        monei_concurrency_core::holder::set_request(&request_label());
+    });
     0
+}
+
+/// "METHOD /uri" for a web request, the script path on the CLI.
+fn request_label() -> String {
+    let sapi = ext_php_rs::zend::SapiGlobals::get();
+    let info = sapi.request_info();
+    match (info.request_method(), info.request_uri()) {
+        (Some(m), Some(uri)) => format!("{m} {uri}"),
+        (None, Some(uri)) => uri.to_string(),
+        _ => info.path_translated().unwrap_or("").to_string(),
+    }
 }
 
 /// RSHUTDOWN: release every lease still held when the request ends, whether
 /// it ended normally, by an uncaught exception, exit(), a fatal error or
-/// max_execution_time (the last two skip all Rust destructors of the request).
+/// max_execution_time (the last two skip all Rust destructors of the request),
+/// then hand the last log events over and drop the request's logger.
 extern "C" fn request_shutdown(_ty: i32, _module_number: i32) -> i32 {
     let _ = std::panic::catch_unwind(monei_concurrency_core::release_all);
+    let _ = std::panic::catch_unwind(php::ops::shutdown);
     0
 }
 
@@ -74,7 +90,7 @@ extern "C" fn info(_module: *mut ModuleEntry) {
 #[php_module]
 #[php(startup = "startup")]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
-    module
+    php::ops::functions(module)
         .request_startup_function(request_startup)
         .request_shutdown_function(request_shutdown)
         .info_function(info)

@@ -16,7 +16,7 @@ final class ProcessingLock
 {
     /**
      * @param array{redis_url?: string, key_prefix?: string, lock_ttl_ms?: int, lock_wait_ms?: int,
-     *              max_hold_ms?: int, connect_timeout_ms?: int, io_timeout_ms?: int} $options
+     *              max_hold_ms?: int, connect_timeout_ms?: int, io_timeout_ms?: int, slow_hold_ms?: int} $options
      *        Overrides of the monei_concurrency.* INI values for this object.
      * @throws InvalidArgumentException on an unknown option or a wrongly typed value
      */
@@ -43,6 +43,23 @@ final class ProcessingLock
 
     /** Whether anyone, this process included, holds the lock. */
     public function isLocked(string $orderId, string $paymentId): bool {}
+
+    /**
+     * Who holds the lock, or null if nobody does.
+     *
+     * @return array{resource: string, token: int, host: string, pid: int, request: string,
+     *               acquired_at: float, held_ms: int, ttl_ms: int, waiters: int}|null
+     */
+    public function inspect(string $orderId, string $paymentId): ?array {}
+
+    /**
+     * Frees the lock whoever holds it (when its holder is gone), records who did
+     * it, and hands it to the next waiter. The old holder's next extend() throws
+     * LockLostException and its release() returns false.
+     *
+     * @return bool whether anything was freed
+     */
+    public function forceUnlock(string $orderId, string $paymentId): bool {}
 }
 
 /**
@@ -60,6 +77,12 @@ final class OrderLockManager
     public function unlock(string $incrementId): bool {}
 
     public function isLocked(string $incrementId): bool {}
+
+    /** @see ProcessingLock::inspect() */
+    public function inspect(string $incrementId): ?array {}
+
+    /** @see ProcessingLock::forceUnlock() */
+    public function forceUnlock(string $incrementId): bool {}
 
     /**
      * Waits until nobody holds the lock (woken by the release, not polled).
@@ -160,6 +183,9 @@ final class PaymentStateMachine
  */
 final class WebhookSignature
 {
+    /** Static methods only; `new WebhookSignature()` throws. */
+    public function __construct() {}
+
     /**
      * HMAC-SHA256 of "<t>.<payload>" keyed with the secret, compared in constant
      * time against every v1 entry. False for a malformed, empty or oversized
@@ -171,6 +197,37 @@ final class WebhookSignature
      */
     public static function verify(string $payload, string $header, string|array $secrets, int $toleranceS = 300, ?int $now = null): bool {}
 }
+
+/**
+ * Held locks under monei_concurrency.key_prefix on monei_concurrency.redis_url
+ * (found with SCAN, never KEYS), oldest first.
+ *
+ * @param ?string $pattern glob on resource names, e.g. "order:*" or "payment:100000123:*"
+ * @param int $limit 1 to 10000
+ * @return list<array{resource: string, token: int, host: string, pid: int, request: string,
+ *                    acquired_at: float, held_ms: int, ttl_ms: int, waiters: int}>
+ */
+function locks(?string $pattern = null, int $limit = 100): array {}
+
+/**
+ * Counters of this process since it started (acquired, reentered, contended,
+ * timeouts, lost_leases, watchdog_renewals, backend_errors, forced_unlocks,
+ * idempotency_hits/misses/conflicts, state_advances/rejections) and the
+ * histograms wait_seconds and hold_seconds (cumulative buckets, sum, count).
+ */
+function stats(): array {}
+
+/** stats() in Prometheus text format, names prefixed monei_concurrency_. */
+function metrics(): string {}
+
+/**
+ * Receives (string $level, string $message, array $context) for locks taken,
+ * released, timed out and lost, holds longer than slow_hold_ms, forced unlocks
+ * and backend errors, for the rest of the request. Called from safe points
+ * only: never from inside itself, never with an exception pending; an
+ * exception it throws is dropped. null removes it.
+ */
+function setLogger(?callable $logger = null): void {}
 
 class ConcurrencyException extends \RuntimeException {}
 

@@ -17,6 +17,8 @@ const MAX_SIGNATURES: usize = 8;
 #[derive(Debug, PartialEq, Eq)]
 pub struct Header {
     pub timestamp: i64,
+    /// `t` exactly as sent: the signature covers this text, not the number.
+    pub timestamp_text: String,
     pub signatures: Vec<[u8; 32]>,
 }
 
@@ -26,7 +28,7 @@ pub fn parse_header(header: &[u8]) -> Option<Header> {
         return None;
     }
     let text = std::str::from_utf8(header).ok()?;
-    let mut timestamp = None;
+    let mut timestamp: Option<(i64, &str)> = None;
     let mut signatures = Vec::new();
     for part in text.split(',') {
         let (k, v) = part.trim().split_once('=')?;
@@ -36,7 +38,7 @@ pub fn parse_header(header: &[u8]) -> Option<Header> {
                 if timestamp.is_some() || v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
                     return None;
                 }
-                timestamp = Some(v.parse::<i64>().ok()?);
+                timestamp = Some((v.parse::<i64>().ok()?, v));
             }
             "v1" => {
                 if signatures.len() == MAX_SIGNATURES {
@@ -48,8 +50,10 @@ pub fn parse_header(header: &[u8]) -> Option<Header> {
             _ => {}
         }
     }
+    let (timestamp, text) = timestamp?;
     Some(Header {
-        timestamp: timestamp?,
+        timestamp,
+        timestamp_text: text.to_string(),
         signatures: (!signatures.is_empty()).then_some(signatures)?,
     })
 }
@@ -77,7 +81,7 @@ fn nibble(c: u8) -> Option<u8> {
 
 /// Hex HMAC-SHA256 of `"<t>.<payload>"`: what MONEI puts in `v1`.
 pub fn sign(payload: &[u8], timestamp: i64, secret: &[u8]) -> String {
-    mac_for(payload, timestamp, secret)
+    mac_for(payload, &timestamp.to_string(), secret)
         .finalize()
         .into_bytes()
         .iter()
@@ -85,9 +89,9 @@ pub fn sign(payload: &[u8], timestamp: i64, secret: &[u8]) -> String {
         .collect()
 }
 
-fn mac_for(payload: &[u8], timestamp: i64, secret: &[u8]) -> Hmac<Sha256> {
+fn mac_for(payload: &[u8], timestamp: &str, secret: &[u8]) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(timestamp.to_string().as_bytes());
+    mac.update(timestamp.as_bytes());
     mac.update(b".");
     mac.update(payload);
     mac
@@ -125,7 +129,7 @@ pub fn verify(
     let mut ok = false;
     for secret in secrets {
         for sig in &h.signatures {
-            ok |= mac_for(payload, h.timestamp, secret)
+            ok |= mac_for(payload, &h.timestamp_text, secret)
                 .verify_slice(sig)
                 .is_ok();
         }
@@ -167,6 +171,26 @@ mod tests {
         assert!(!verify(payload, header.as_bytes(), &secrets, 300, 1_700_000_301).unwrap());
         assert!(verify(payload, header.as_bytes(), &secrets, 0, 1_900_000_000).unwrap());
         assert!(!verify(b"{}", header.as_bytes(), &secrets, 0, 0).unwrap());
+        // The MAC covers t as sent, leading zeros included.
+        let padded = format!("t=01700000000,v1={}", {
+            use hmac::Mac;
+            let mut m = Hmac::<Sha256>::new_from_slice(b"sk_test").unwrap();
+            m.update(br#"01700000000.{"id":"pay_1"}"#);
+            m.finalize()
+                .into_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        });
+        assert!(verify(payload, padded.as_bytes(), &secrets, 0, 0).unwrap());
+        assert!(!verify(
+            payload,
+            header.replace("t=", "t=0").as_bytes(),
+            &secrets,
+            0,
+            0
+        )
+        .unwrap());
         let rotated = vec![b"old".to_vec(), b"sk_test".to_vec()];
         assert!(verify(payload, header.as_bytes(), &rotated, 0, 0).unwrap());
         assert!(verify(&[], b"", &[], 0, 0).is_err());

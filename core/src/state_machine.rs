@@ -49,6 +49,16 @@ impl StateGraph {
         let Value::Array(entries) = v else {
             return Err(type_error("transitions", "array", v.type_name()));
         };
+        if entries
+            .iter()
+            .enumerate()
+            .all(|(i, (k, _))| *k == i.to_string())
+        {
+            return Err(Error::invalid(
+                "transitions must map each status to the statuses that may follow it \
+                 (['PENDING' => ['AUTHORIZED', ...], ...]), got a list",
+            ));
+        }
         let mut edges = Vec::with_capacity(entries.len());
         for (from, to) in entries {
             let Value::Array(list) = to else {
@@ -251,6 +261,10 @@ mod tests {
         assert!(!g.can_move("C", "A"));
         assert!(StateGraph::from_value(&Value::Str("x".into())).is_err());
         assert!(StateGraph::from_value(&Value::Array(vec![])).is_err());
+        // A list of pairs is a common mistake, not a graph with a status "0".
+        assert!(
+            StateGraph::from_value(&Value::Array(vec![("0".into(), list(&["A", "B"]))])).is_err()
+        );
         assert!(
             StateGraph::from_value(&Value::Array(vec![("A".into(), Value::Str("B".into()))]))
                 .is_err()

@@ -77,11 +77,13 @@ fn php_value_at(z: &Zval, depth: usize) -> Value {
             return Value::Int(n);
         }
     }
-    if z.is_string() {
-        return Value::Str(
-            String::from_utf8_lossy(z.zend_str().map(|s| s.as_bytes()).unwrap_or_default())
-                .into_owned(),
-        );
+    if let Some(s) = z.zend_str() {
+        // Settings and status names are text; bytes that are not UTF-8 are
+        // refused rather than silently replaced.
+        return match std::str::from_utf8(s.as_bytes()) {
+            Ok(text) => Value::Str(text.to_string()),
+            Err(_) => Value::Other("non-UTF-8 string"),
+        };
     }
     Value::Other(type_name(z))
 }

@@ -24,6 +24,7 @@ pub fn execute(
             .map_err(PhpException::from)?;
         callback.try_call(vec![&obj]).map_err(PhpException::from)
     });
+    crate::php::ops::flush();
     match outcome {
         Ok(v) => Ok(v),
         Err(ExecError::Callback(e)) => Err(e),

@@ -135,6 +135,8 @@ pub trait OrThrow<T> {
 
 impl<T> OrThrow<T> for monei_concurrency_core::Result<T> {
     fn or_throw(self) -> Result<T> {
+        // Every call into the core ends here: a good moment to log.
+        crate::php::ops::flush();
         self.map_err(to_php)
     }
 }

@@ -41,6 +41,7 @@ impl IdempotencyStore {
             let bytes = serialize(&value)?;
             Ok::<_, PhpException>((value, bytes))
         });
+        crate::php::ops::flush();
         match outcome {
             Ok(Once::Ran(value)) => Ok(value),
             Ok(Once::Replayed(bytes)) => unserialize(&bytes),

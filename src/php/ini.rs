@@ -7,7 +7,7 @@ use monei_concurrency_core::config::LOCK_SETTINGS;
 use monei_concurrency_core::{Config, Error, Value};
 use std::ffi::{c_char, c_int, CStr};
 
-static ENTRIES: IniEntryDefs<8> = IniEntryDefs::new([
+static ENTRIES: IniEntryDefs<9> = IniEntryDefs::new([
     IniEntryDef::new(
         c"monei_concurrency.redis_url",
         c"redis://127.0.0.1:6379",
@@ -41,6 +41,11 @@ static ENTRIES: IniEntryDefs<8> = IniEntryDefs::new([
     IniEntryDef::new(
         c"monei_concurrency.io_timeout_ms",
         c"2000",
+        IniEntryPermission::All,
+    ),
+    IniEntryDef::new(
+        c"monei_concurrency.slow_hold_ms",
+        c"5000",
         IniEntryPermission::All,
     ),
     IniEntryDef::end(),

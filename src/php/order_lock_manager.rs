@@ -4,9 +4,10 @@ use crate::php::args::{Bytes, Options};
 use crate::php::callback;
 use crate::php::exceptions::{OrThrow, Result};
 use crate::php::ini;
+use ext_php_rs::boxed::ZBox;
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::Zval;
+use ext_php_rs::types::{ZendHashTable, Zval};
 use monei_concurrency_core::Locker;
 
 #[php_class]
@@ -41,6 +42,23 @@ impl OrderLockManager {
     pub fn unlock(&self, incrementId: Bytes) -> Result<bool> {
         let res = self.locker.order(&incrementId.0).or_throw()?;
         self.locker.unlock(&res).or_throw()
+    }
+
+    /// Holder of the lock (host, pid, request, token, since, ttl, waiters), or null.
+    pub fn inspect(&self, incrementId: Bytes) -> Result<Option<ZBox<ZendHashTable>>> {
+        let res = self.locker.order(&incrementId.0).or_throw()?;
+        Ok(self
+            .locker
+            .inspect(&res)
+            .or_throw()?
+            .as_ref()
+            .map(crate::php::ops::lock_info))
+    }
+
+    /// Frees the lock whoever holds it; true if something was freed.
+    pub fn force_unlock(&self, incrementId: Bytes) -> Result<bool> {
+        let res = self.locker.order(&incrementId.0).or_throw()?;
+        self.locker.force_unlock(&res).or_throw()
     }
 
     pub fn is_locked(&self, incrementId: Bytes) -> Result<bool> {

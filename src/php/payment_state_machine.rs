@@ -27,8 +27,10 @@ impl PaymentStateMachine {
 
     /// True if applied; false for a duplicate, stale or unreachable status.
     pub fn advance(&self, paymentId: Bytes, status: Bytes) -> Result<bool> {
-        let status = String::from_utf8_lossy(&status.0);
-        self.machine.advance(&paymentId.0, &status).or_throw()
+        // A status that is not UTF-8 cannot be in the graph; it must not be
+        // mangled into one that is.
+        let status = std::str::from_utf8(&status.0).unwrap_or("\u{FFFD}invalid UTF-8");
+        self.machine.advance(&paymentId.0, status).or_throw()
     }
 
     pub fn current(&self, paymentId: Bytes) -> Result<Option<String>> {

@@ -5,9 +5,10 @@ use crate::php::callback;
 use crate::php::exceptions::{OrThrow, Result};
 use crate::php::ini;
 use crate::php::lease::Lease;
+use ext_php_rs::boxed::ZBox;
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::Zval;
+use ext_php_rs::types::{ZendHashTable, Zval};
 use monei_concurrency_core::Locker;
 
 #[php_class]
@@ -64,6 +65,23 @@ impl ProcessingLock {
             .try_acquire(&res, ttlMs)
             .or_throw()?
             .map(Lease::wrap))
+    }
+
+    /// Holder of the lock (host, pid, request, token, since, ttl, waiters), or null.
+    pub fn inspect(&self, orderId: Bytes, paymentId: Bytes) -> Result<Option<ZBox<ZendHashTable>>> {
+        let res = self.locker.payment(&orderId.0, &paymentId.0).or_throw()?;
+        Ok(self
+            .locker
+            .inspect(&res)
+            .or_throw()?
+            .as_ref()
+            .map(crate::php::ops::lock_info))
+    }
+
+    /// Frees the lock whoever holds it; true if something was freed.
+    pub fn force_unlock(&self, orderId: Bytes, paymentId: Bytes) -> Result<bool> {
+        let res = self.locker.payment(&orderId.0, &paymentId.0).or_throw()?;
+        self.locker.force_unlock(&res).or_throw()
     }
 
     pub fn is_locked(&self, orderId: Bytes, paymentId: Bytes) -> Result<bool> {
