@@ -28,6 +28,10 @@ bench: build
 	@$(TOOLS)/deps.sh bench
 	bench/run.sh
 
+reliability: build
+	@$(TOOLS)/deps.sh reliability
+	tests/reliability/run.sh
+
 install: build
 	install -m 0755 $(EXT) "$$($(PHP_CONFIG) --extension-dir)/monei_concurrency.so"
 	printf '; priority=30\nextension=monei_concurrency\n' > /etc/php/8.2/mods-available/monei_concurrency.ini
