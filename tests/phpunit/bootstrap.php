@@ -13,3 +13,6 @@ if (getenv('REDIS_URL') === false) {
 
 require_once __DIR__ . '/Support/RedisTestCase.php';
 require_once __DIR__ . '/Support/Forker.php';
+require_once __DIR__ . '/Support/Resp.php';
+require_once __DIR__ . '/Support/PhpProcess.php';
+require_once __DIR__ . '/Support/RedisServer.php';
