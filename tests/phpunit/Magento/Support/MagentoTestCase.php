@@ -1,0 +1,65 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Monei\Concurrency\Tests\Magento\Support;
+
+use Monei\Concurrency\Magento\Webhook\PaymentUpdateProcessorInterface;
+use Monei\Concurrency\Tests\Support\RedisTestCase;
+
+/**
+ * Base of the Magento module tests: the test's own key prefix in env.php's
+ * monei_concurrency array, an SQLite shop in the test's scratch directory.
+ */
+abstract class MagentoTestCase extends RedisTestCase
+{
+    protected const SECRET = 'pk_test_webhook_secret';
+
+    private ?Shop $shop = null;
+
+    protected function tearDown(): void
+    {
+        $this->shop = null;
+        parent::tearDown();
+    }
+
+    /** The `monei_concurrency` array of app/etc/env.php for this test. */
+    protected function env(array $extra = []): array
+    {
+        return array_replace_recursive([
+            'redis_url' => self::redisUrl(),
+            'key_prefix' => $this->prefix,
+            'webhook' => ['secret' => self::SECRET],
+        ], $extra);
+    }
+
+    protected function shop(): Shop
+    {
+        return $this->shop ??= new Shop($this->tmp());
+    }
+
+    /** A new object graph for this process (call it again inside forked children). */
+    protected function app(array $env = [], ?PaymentUpdateProcessorInterface $processor = null, bool $withShop = true): App
+    {
+        return new App($this->env($env), $withShop ? $this->shop() : null, $processor);
+    }
+
+    /** A MONEI-Signature header for $body. */
+    protected static function sign(string $body, string $secret = self::SECRET, ?int $t = null): string
+    {
+        $t ??= time();
+        return "t=$t,v1=" . hash_hmac('sha256', "$t.$body", $secret);
+    }
+
+    /** MONEI's webhook body for a payment. */
+    protected static function event(string $orderId, string $paymentId, string $status, int $amount = 10000): string
+    {
+        return (string) json_encode([
+            'id' => $paymentId,
+            'orderId' => $orderId,
+            'status' => $status,
+            'amount' => $amount,
+            'currency' => 'EUR',
+        ]);
+    }
+}
