@@ -20,6 +20,13 @@ pub struct Config {
     pub io_timeout_ms: u64,
     /// Holds longer than this are logged as slow.
     pub slow_hold_ms: u64,
+    /// PEM files for TLS: CA to verify the server with, client certificate and key.
+    pub tls_ca_file: String,
+    pub tls_cert_file: String,
+    pub tls_key_file: String,
+    /// Replicas that must acknowledge a new lock (WAIT) before it counts as taken.
+    pub min_replicas_ack: u64,
+    pub replica_ack_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -33,6 +40,11 @@ impl Default for Config {
             connect_timeout_ms: 1_000,
             io_timeout_ms: 2_000,
             slow_hold_ms: 5_000,
+            tls_ca_file: String::new(),
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
+            min_replicas_ack: 0,
+            replica_ack_timeout_ms: 500,
         }
     }
 }
@@ -69,6 +81,11 @@ pub const LOCK_SETTINGS: &[&str] = &[
     "connect_timeout_ms",
     "io_timeout_ms",
     "slow_hold_ms",
+    "tls_ca_file",
+    "tls_cert_file",
+    "tls_key_file",
+    "min_replicas_ack",
+    "replica_ack_timeout_ms",
 ];
 
 impl Config {
@@ -92,6 +109,19 @@ impl Config {
             "connect_timeout_ms" => self.connect_timeout_ms = ms_setting(name, value, from_ini, 1)?,
             "io_timeout_ms" => self.io_timeout_ms = ms_setting(name, value, from_ini, 1)?,
             "slow_hold_ms" => self.slow_hold_ms = ms_setting(name, value, from_ini, 1)?,
+            "tls_ca_file" => self.tls_ca_file = string_setting(name, value)?,
+            "tls_cert_file" => self.tls_cert_file = string_setting(name, value)?,
+            "tls_key_file" => self.tls_key_file = string_setting(name, value)?,
+            "min_replicas_ack" => {
+                let n = ms_setting(name, value, from_ini, 0)?;
+                if n > 16 {
+                    return Err(Error::invalid("min_replicas_ack must be between 0 and 16"));
+                }
+                self.min_replicas_ack = n;
+            }
+            "replica_ack_timeout_ms" => {
+                self.replica_ack_timeout_ms = ms_setting(name, value, from_ini, 1)?
+            }
             _ => {
                 return Err(Error::invalid(format!(
                     "unknown option \"{}\"; known options: {}",
@@ -183,14 +213,7 @@ pub fn type_error(name: &str, want: &str, got: &str) -> Error {
 }
 
 fn validate_url(url: &str) -> Result<()> {
-    let scheme = url.split("://").next().unwrap_or("");
-    if !url.contains("://") || !["redis", "rediss", "unix", "redis+unix"].contains(&scheme) {
-        return Err(Error::invalid(format!(
-            "redis_url must start with redis://, rediss:// or unix://, got \"{}\"",
-            mask_url(url)
-        )));
-    }
-    Ok(())
+    crate::url::parse(url).map(|_| ())
 }
 
 fn validate_prefix(prefix: &str) -> Result<()> {
@@ -235,7 +258,7 @@ fn mask_query_password(url: &str) -> String {
     let parts: Vec<String> = query
         .split('&')
         .map(|kv| match kv.split_once('=') {
-            Some((k, _)) if k == "pass" || k == "password" => format!("{k}=***"),
+            Some((k, _)) if k.contains("pass") => format!("{k}=***"),
             _ => kv.to_string(),
         })
         .collect();
@@ -268,6 +291,10 @@ mod tests {
         assert_eq!(
             mask_url("unix:///run/redis.sock?db=1&pass=s3cret"),
             "unix:///run/redis.sock?db=1&pass=***"
+        );
+        assert_eq!(
+            mask_url("redis+sentinel://:a@s:1,t:2/m?sentinel_password=b"),
+            "redis+sentinel://:***@s:1,t:2/m?sentinel_password=***"
         );
     }
 

@@ -4,6 +4,7 @@
 //! connection pool, configuration and lease bookkeeping. Nothing here knows
 //! about PHP; the extension crate only converts values and calls in.
 
+pub mod backend;
 pub mod config;
 pub mod error;
 pub mod events;
@@ -20,6 +21,7 @@ mod scripts;
 pub mod signature;
 pub mod state_machine;
 pub mod stats;
+pub mod url;
 pub mod watchdog;
 
 pub use config::{Config, Value};

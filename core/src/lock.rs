@@ -4,7 +4,7 @@ use crate::config::{check_ms, Config, MAX_MS};
 use crate::error::{Error, Result};
 use crate::key::Resource;
 use crate::monitor::LockInfo;
-use crate::pool::{self, Endpoint};
+use crate::pool::{self, Conn, Endpoint};
 use crate::process;
 use crate::protocol::{self, Attempt};
 use crate::registry::{self, Lease, NewLease};
@@ -118,7 +118,7 @@ impl Locker {
             let queue_ms = remaining.as_millis() as u64;
             let pttl = match protocol::acquire(&mut conn, res, &owner, terms.ttl_ms, queue_ms)? {
                 Attempt::Acquired(token) => {
-                    return Ok(Some(self.record(res, owner, token, terms, sent, start)))
+                    return self.finish(&mut conn, res, owner, token, terms, (sent, start), false);
                 }
                 Attempt::Busy(pttl) => pttl,
             };
@@ -136,7 +136,7 @@ impl Locker {
                 Err(_) => remaining,
             };
             if let Some(token) = protocol::wait_for_handoff(&mut conn, res, &owner, block)? {
-                return Ok(Some(self.record(res, owner, token, terms, sent, start)));
+                return self.finish(&mut conn, res, owner, token, terms, (sent, start), true);
             }
             if Instant::now() >= deadline {
                 break;
@@ -145,7 +145,7 @@ impl Locker {
         if queued {
             let sent = Instant::now();
             if let Attempt::Acquired(token) = protocol::cancel(&mut conn, res, &owner)? {
-                return Ok(Some(self.record(res, owner, token, terms, sent, start)));
+                return self.finish(&mut conn, res, owner, token, terms, (sent, start), true);
             }
             stats::inc(&stats::COUNTERS.timeouts);
             events::emit("warning", "lock wait timed out", || {
@@ -156,6 +156,44 @@ impl Locker {
             });
         }
         Ok(None)
+    }
+
+    /// The lock is ours in Redis. With `min_replicas_ack`, make sure enough
+    /// replicas have it before saying so (a failover to a replica that never
+    /// saw the lock would hand it out again); if they do not confirm in time,
+    /// give it back and fail. A lock handed over by another process' release
+    /// was written on that process' connection, so we write it once more on
+    /// ours (extend) for WAIT to cover.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        conn: &mut Conn,
+        res: &Resource,
+        owner: String,
+        token: i64,
+        terms: LeaseTerms,
+        (sent, asked): (Instant, Instant),
+        handed_over: bool,
+    ) -> Result<Option<Lease>> {
+        let need = self.cfg.min_replicas_ack;
+        if need > 0 {
+            if handed_over {
+                protocol::extend(conn, res, &owner, terms.ttl_ms)?;
+            }
+            let timeout = self.cfg.replica_ack_timeout_ms;
+            let acked = conn.wait_replicas(&res.lock_key(), need, timeout)?;
+            if acked < need as i64 {
+                let _ = protocol::release(conn, res, &owner);
+                stats::inc(&stats::COUNTERS.backend_errors);
+                return Err(Error::Backend {
+                    endpoint: self.endpoint.masked_url().to_string(),
+                    detail: format!(
+                        "only {acked} of {need} replicas acknowledged the lock within {timeout} ms; it was released"
+                    ),
+                });
+            }
+        }
+        Ok(Some(self.record(res, owner, token, terms, sent, asked)))
     }
 
     fn record(

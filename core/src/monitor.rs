@@ -53,39 +53,60 @@ pub fn list(cfg: &Config, pattern: Option<&str>, limit: i64) -> Result<Vec<LockI
         )));
     }
     let endpoint = pool::endpoint(cfg)?;
-    let mut conn = endpoint.conn()?;
     let match_keys = format!("{}{{*}}:*lock", glob_escape(&cfg.key_prefix));
-    let mut found = Vec::new();
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, keys): (u64, Vec<Vec<u8>>) = conn.run(|c| {
-            redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&match_keys)
-                .arg("COUNT")
-                .arg(SCAN_COUNT)
-                .query(c)
-        })?;
-        for key in keys {
-            let Some(res) = Resource::from_lock_key(&cfg.key_prefix, &key) else {
-                continue;
-            };
-            if pattern.is_some_and(|p| !glob_match(p.as_bytes(), res.name().as_bytes())) {
-                continue;
-            }
-            if let Some(i) = protocol::inspect(&mut conn, &res)? {
-                found.push(LockInfo::new(&res, i));
-            }
+    // A Cluster spreads keys over its primaries: walk each one.
+    let mut keys = Vec::new();
+    let primaries = endpoint.primaries()?;
+    if primaries.is_empty() {
+        let mut conn = endpoint.conn()?;
+        conn.run(|c| scan(c, &match_keys, &mut keys))?;
+    } else {
+        for client in primaries {
+            endpoint.direct(&client, |c| scan(c, &match_keys, &mut keys))?;
         }
-        cursor = next;
-        if cursor == 0 {
-            break;
+    }
+    let mut conn = endpoint.conn()?;
+    let mut found = Vec::new();
+    for key in keys {
+        let Some(res) = Resource::from_lock_key(&cfg.key_prefix, &key) else {
+            continue;
+        };
+        if pattern.is_some_and(|p| !glob_match(p.as_bytes(), res.name().as_bytes())) {
+            continue;
+        }
+        if let Some(i) = protocol::inspect(&mut conn, &res)? {
+            found.push(LockInfo::new(&res, i));
         }
     }
     found.sort_by(|a, b| (a.since_ms, &a.resource).cmp(&(b.since_ms, &b.resource)));
     found.truncate(limit as usize);
     Ok(found)
+}
+
+/// Adds every key matching `pattern` on one node to `out`, only once the
+/// whole scan succeeded (a retried call must not add keys twice).
+fn scan(
+    c: &mut dyn redis::ConnectionLike,
+    pattern: &str,
+    out: &mut Vec<Vec<u8>>,
+) -> redis::RedisResult<()> {
+    let mut found = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(SCAN_COUNT)
+            .query(c)?;
+        found.extend(keys);
+        cursor = next;
+        if cursor == 0 {
+            out.append(&mut found);
+            return Ok(());
+        }
+    }
 }
 
 /// Escapes Redis glob characters in a literal.

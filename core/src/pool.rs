@@ -6,6 +6,7 @@
 //! saw any error is dropped, never reused; a fork makes the parent's idle
 //! connections invisible to the child.
 
+use crate::backend::{Backend, RawConn};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::process::{self, lock, ForkLocal};
@@ -23,7 +24,7 @@ pub struct Endpoint {
     key: String,
     url: String,
     masked_url: String,
-    client: redis::Client,
+    backend: Backend,
     connect_timeout: Duration,
     io_timeout: Duration,
     /// Whether the last attempt to talk to this endpoint worked (for phpinfo).
@@ -33,7 +34,7 @@ pub struct Endpoint {
 #[derive(Default)]
 struct PoolState {
     endpoints: HashMap<String, Arc<Endpoint>>,
-    idle: HashMap<String, Vec<redis::Connection>>,
+    idle: HashMap<String, Vec<RawConn>>,
 }
 
 /// A forked child starts with an empty pool: its parent's sockets are never
@@ -47,24 +48,23 @@ fn pool() -> std::sync::MutexGuard<'static, PoolState> {
 /// Returns the shared endpoint for these settings. Parses the URL but does not connect.
 pub fn endpoint(cfg: &Config) -> Result<Arc<Endpoint>> {
     let key = format!(
-        "{}|{}|{}",
-        cfg.redis_url, cfg.connect_timeout_ms, cfg.io_timeout_ms
+        "{}|{}|{}|{}|{}|{}",
+        cfg.redis_url,
+        cfg.connect_timeout_ms,
+        cfg.io_timeout_ms,
+        cfg.tls_ca_file,
+        cfg.tls_cert_file,
+        cfg.tls_key_file
     );
     if let Some(ep) = pool().endpoints.get(&key) {
         return Ok(ep.clone());
     }
-    let client = redis::Client::open(cfg.redis_url.as_str()).map_err(|e| {
-        Error::invalid(format!(
-            "invalid redis_url \"{}\": {}",
-            cfg.masked_url(),
-            e.detail().unwrap_or("cannot parse")
-        ))
-    })?;
+    let backend = Backend::build(cfg)?;
     let ep = Arc::new(Endpoint {
         key: key.clone(),
         url: cfg.redis_url.clone(),
         masked_url: cfg.masked_url(),
-        client,
+        backend,
         connect_timeout: cfg.connect_timeout(),
         io_timeout: cfg.io_timeout(),
         healthy: AtomicBool::new(false),
@@ -104,21 +104,38 @@ impl Endpoint {
         Ok(Conn::new(self.clone(), con, generation, false))
     }
 
-    fn pop_idle(&self) -> Option<redis::Connection> {
+    fn pop_idle(&self) -> Option<RawConn> {
         pool().idle.get_mut(&self.key)?.pop()
     }
 
-    fn open(&self) -> Result<redis::Connection> {
-        let con = self
-            .client
-            .get_connection_with_timeout(self.connect_timeout)
-            .and_then(|con| {
-                con.set_read_timeout(Some(self.io_timeout))?;
-                con.set_write_timeout(Some(self.io_timeout))?;
-                Ok(con)
-            })
-            .map_err(|e| self.fail(&e))?;
-        Ok(con)
+    fn open(&self) -> Result<RawConn> {
+        self.backend
+            .connect(self.connect_timeout, self.io_timeout)
+            .map_err(|e| self.fail(&e))
+    }
+
+    /// Clients for every primary of a Cluster (empty otherwise: the pooled
+    /// connection already reaches the only primary).
+    pub(crate) fn primaries(self: &Arc<Self>) -> Result<Vec<redis::Client>> {
+        let mut conn = self.conn()?;
+        let raw = conn.con.as_mut().expect("a checked-out connection is open");
+        self.backend.primaries(raw).map_err(|e| self.fail(&e))
+    }
+
+    /// Runs `f` on a one-off connection to `client` (a single Cluster node),
+    /// with this endpoint's timeouts.
+    pub(crate) fn direct<T>(
+        &self,
+        client: &redis::Client,
+        f: impl FnOnce(&mut dyn redis::ConnectionLike) -> redis::RedisResult<T>,
+    ) -> Result<T> {
+        let run = || {
+            let mut c = client.get_connection_with_timeout(self.connect_timeout)?;
+            c.set_read_timeout(Some(self.io_timeout))?;
+            c.set_write_timeout(Some(self.io_timeout))?;
+            f(&mut c)
+        };
+        run().map_err(|e| self.fail(&e))
     }
 
     fn fail(&self, err: &redis::RedisError) -> Error {
@@ -134,7 +151,7 @@ impl Endpoint {
         e
     }
 
-    fn put_idle(&self, con: redis::Connection) {
+    fn put_idle(&self, con: RawConn) {
         self.healthy.store(true, Ordering::Relaxed);
         let mut pool = pool();
         let list = pool.idle.entry(self.key.clone()).or_default();
@@ -147,14 +164,14 @@ impl Endpoint {
 /// A checked-out connection; returns itself to the pool when dropped unless it failed.
 pub struct Conn {
     endpoint: Arc<Endpoint>,
-    con: Option<redis::Connection>,
+    con: Option<RawConn>,
     generation: u64,
     /// Came from the idle list: a connection error may just mean it went stale.
     reused: bool,
 }
 
 impl Conn {
-    fn new(endpoint: Arc<Endpoint>, con: redis::Connection, generation: u64, reused: bool) -> Self {
+    fn new(endpoint: Arc<Endpoint>, con: RawConn, generation: u64, reused: bool) -> Self {
         Conn {
             endpoint,
             con: Some(con),
@@ -169,7 +186,7 @@ impl Conn {
     /// retried; timeouts are never retried, so the caller fails within its budget.
     pub fn run<T>(
         &mut self,
-        mut f: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+        mut f: impl FnMut(&mut dyn redis::ConnectionLike) -> redis::RedisResult<T>,
     ) -> Result<T> {
         loop {
             let con = match self.con.as_mut() {
@@ -180,7 +197,7 @@ impl Conn {
                     self.con.as_mut().expect("just opened")
                 }
             };
-            match f(con) {
+            match f(con.as_dyn()) {
                 Ok(v) => return Ok(v),
                 Err(e) => {
                     // After any error the stream state is unknown: never reuse it.
@@ -201,12 +218,37 @@ impl Conn {
     /// Read timeout for one blocking command, restored by [`Conn::restore_timeout`].
     pub fn set_read_timeout(&mut self, d: Duration) -> Result<()> {
         let io = self.endpoint.io_timeout;
-        self.run(|c| c.set_read_timeout(Some(d.max(io))))
+        self.with_raw(|c| c.set_read_timeout(Some(d.max(io))))
     }
 
     pub fn restore_timeout(&mut self) -> Result<()> {
         let io = self.endpoint.io_timeout;
-        self.run(|c| c.set_read_timeout(Some(io)))
+        self.with_raw(|c| c.set_read_timeout(Some(io)))
+    }
+
+    /// WAIT until `replicas` replicas of the primary holding `key` have this
+    /// connection's writes, or `timeout_ms` passes; returns how many did.
+    pub fn wait_replicas(&mut self, key: &str, replicas: u64, timeout_ms: u64) -> Result<i64> {
+        self.set_read_timeout(Duration::from_millis(timeout_ms) + self.endpoint.io_timeout)?;
+        let n = self.with_raw(|c| c.wait_replicas(key, replicas, timeout_ms))?;
+        self.restore_timeout()?;
+        Ok(n)
+    }
+
+    fn with_raw<T>(&mut self, f: impl FnOnce(&mut RawConn) -> redis::RedisResult<T>) -> Result<T> {
+        let con = match self.con.as_mut() {
+            Some(c) => c,
+            None => {
+                self.con = Some(self.endpoint.open()?);
+                self.con.as_mut().expect("just opened")
+            }
+        };
+        f(con).map_err(|e| {
+            if let Some(c) = self.con.take() {
+                drop_connection(c, self.generation);
+            }
+            self.endpoint.fail(&e)
+        })
     }
 
     pub fn endpoint(&self) -> &Arc<Endpoint> {
@@ -226,7 +268,7 @@ impl Drop for Conn {
     }
 }
 
-fn drop_connection(con: redis::Connection, generation: u64) {
+fn drop_connection(con: RawConn, generation: u64) {
     if generation == process::generation() {
         drop(con);
     } else {

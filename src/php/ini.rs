@@ -7,7 +7,7 @@ use monei_concurrency_core::config::LOCK_SETTINGS;
 use monei_concurrency_core::{Config, Error, Value};
 use std::ffi::{c_char, c_int, CStr};
 
-static ENTRIES: IniEntryDefs<9> = IniEntryDefs::new([
+static ENTRIES: IniEntryDefs<14> = IniEntryDefs::new([
     IniEntryDef::new(
         c"monei_concurrency.redis_url",
         c"redis://127.0.0.1:6379",
@@ -46,6 +46,31 @@ static ENTRIES: IniEntryDefs<9> = IniEntryDefs::new([
     IniEntryDef::new(
         c"monei_concurrency.slow_hold_ms",
         c"5000",
+        IniEntryPermission::All,
+    ),
+    IniEntryDef::new(
+        c"monei_concurrency.tls_ca_file",
+        c"",
+        IniEntryPermission::All,
+    ),
+    IniEntryDef::new(
+        c"monei_concurrency.tls_cert_file",
+        c"",
+        IniEntryPermission::All,
+    ),
+    IniEntryDef::new(
+        c"monei_concurrency.tls_key_file",
+        c"",
+        IniEntryPermission::All,
+    ),
+    IniEntryDef::new(
+        c"monei_concurrency.min_replicas_ack",
+        c"0",
+        IniEntryPermission::All,
+    ),
+    IniEntryDef::new(
+        c"monei_concurrency.replica_ack_timeout_ms",
+        c"500",
         IniEntryPermission::All,
     ),
     IniEntryDef::end(),

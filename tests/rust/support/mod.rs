@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
+    pidfile: std::path::PathBuf,
 }
 
 pub fn free_port() -> u16 {
@@ -28,14 +29,40 @@ impl RedisServer {
     }
 
     pub fn start_on(port: u16) -> Self {
+        Self::start_with(port, &[])
+    }
+
+    /// A server with extra `--option value` arguments (cluster, TLS, replica…),
+    /// waited for unless it speaks TLS only.
+    pub fn start_with(port: u16, extra: &[&str]) -> Self {
+        let server = Self::spawn(port, None, extra);
+        if !extra.contains(&"--tls-port") {
+            server.wait_ready();
+        }
+        server
+    }
+
+    /// Starts `redis-server [conf] --port P … extra` without waiting for it.
+    pub fn spawn(port: u16, conf: Option<&str>, extra: &[&str]) -> Self {
+        let pidfile =
+            std::env::temp_dir().join(format!("monei-redis-{}-{port}.pid", std::process::id()));
+        let args: Vec<String> = extra.iter().map(|a| shell_quote(a)).collect();
+        let port_arg = if extra.contains(&"--port") {
+            String::new()
+        } else {
+            format!("--port {port}")
+        };
         // The watcher shell kills redis-server if this test process dies
         // without running destructors (a panic abort, SIGKILL).
         let script = format!(
-            "redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no \
-             --protected-mode yes --loglevel warning & r=$!; \
+            "redis-server {conf} {port_arg} --bind 127.0.0.1 --save '' --appendonly no \
+             --protected-mode yes --loglevel warning {rest} & r=$!; echo $r > {pidfile}; \
              trap 'kill $r 2>/dev/null; wait $r; exit 0' TERM; \
              while kill -0 {parent} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 0.2; done; \
              kill $r 2>/dev/null; wait $r",
+            conf = conf.map(shell_quote).unwrap_or_default(),
+            rest = args.join(" "),
+            pidfile = shell_quote(&pidfile.to_string_lossy()),
             parent = std::process::id()
         );
         let child = Command::new("sh")
@@ -44,19 +71,33 @@ impl RedisServer {
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server must be installed (make test installs it)");
-        let server = RedisServer {
+        RedisServer {
             port,
             child: Some(child),
-        };
-        server.wait_ready();
-        server
+            pidfile,
+        }
+    }
+
+    /// Sends a signal (libc::SIGSTOP, SIGCONT, SIGKILL…) to the server itself.
+    pub fn signal(&self, sig: i32) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Some(pid) = std::fs::read_to_string(&self.pidfile)
+                .ok()
+                .and_then(|p| p.trim().parse::<i32>().ok())
+            {
+                unsafe { libc::kill(pid, sig) };
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    fn wait_ready(&self) {
+    pub fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(c) = redis::Client::open(self.url()) {
@@ -76,6 +117,7 @@ impl RedisServer {
             // The watcher shell stops redis-server on TERM and waits for it.
             unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
             let _ = c.wait();
+            let _ = std::fs::remove_file(&self.pidfile);
         }
     }
 }
@@ -125,6 +167,10 @@ pub fn other_process(cfg: &Config, n: u32) -> Locker {
     let mut c = cfg.clone();
     c.redis_url = format!("{}/0?p={n}", cfg.redis_url.trim_end_matches('/'));
     Locker::new(c).unwrap()
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 pub fn raw(url: &str) -> redis::Connection {

@@ -1,0 +1,229 @@
+//! What a `redis_url` names: one server, a Sentinel-watched primary or a
+//! Cluster. Parsing only; the `redis` crate does the talking.
+//!
+//! - `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS), `unix:///path.sock[?db=N&pass=…]`
+//! - `redis+cluster://[user:pass@]host1:port,host2:port` (seed nodes), `rediss+cluster://…`
+//! - `redis+sentinel://[user:pass@]host1:port,host2:port/master_name[?db=N&sentinel_username=…&sentinel_password=…]`,
+//!   `rediss+sentinel://…`. The user info is for the data nodes; sentinels
+//!   take their own credentials from the query.
+
+use crate::config::mask_url;
+use crate::error::{Error, Result};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Anything the redis crate parses itself (redis, rediss, unix).
+    Single(String),
+    Cluster(Nodes),
+    Sentinel {
+        nodes: Nodes,
+        master: String,
+        db: i64,
+        sentinel_username: Option<String>,
+        sentinel_password: Option<String>,
+    },
+}
+
+/// Host list plus the data-node credentials and transport.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Nodes {
+    pub hosts: Vec<(String, u16)>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub tls: bool,
+}
+
+impl Nodes {
+    /// `redis://` or `rediss://` URL of one node, with the data-node credentials.
+    pub fn node_url(&self, host: &str, port: u16, db: i64) -> String {
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        let auth = match (&self.username, &self.password) {
+            (Some(u), Some(p)) => format!("{}:{}@", enc(u), enc(p)),
+            (None, Some(p)) => format!(":{}@", enc(p)),
+            (Some(u), None) => format!("{}@", enc(u)),
+            (None, None) => String::new(),
+        };
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_string()
+        };
+        format!("{scheme}://{auth}{host}:{port}/{db}")
+    }
+}
+
+pub fn parse(url: &str) -> Result<Target> {
+    let bad = |why: &str| Error::invalid(format!("redis_url \"{}\": {why}", mask_url(url)));
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(bad("no scheme"));
+    };
+    let (kind, tls) = match scheme {
+        "redis" | "rediss" | "unix" | "redis+unix" => return Ok(Target::Single(url.to_string())),
+        "redis+cluster" => ("cluster", false),
+        "rediss+cluster" => ("cluster", true),
+        "redis+sentinel" => ("sentinel", false),
+        "rediss+sentinel" => ("sentinel", true),
+        _ => {
+            return Err(bad(
+                "scheme must be redis, rediss, unix, redis+cluster or redis+sentinel",
+            ))
+        }
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((r, q)) => (r, q),
+        None => (rest, ""),
+    };
+    let (authority, path) = match rest.split_once('/') {
+        Some((a, p)) => (a, p),
+        None => (rest, ""),
+    };
+    let (userinfo, hostlist) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    let (username, password) = match userinfo {
+        None => (None, None),
+        Some(u) => match u.split_once(':') {
+            Some((user, pass)) => (nonempty(dec(user)), nonempty(dec(pass))),
+            None => (nonempty(dec(u)), None),
+        },
+    };
+    let mut hosts = Vec::new();
+    for h in hostlist.split(',').filter(|h| !h.is_empty()) {
+        let (host, port) = h
+            .rsplit_once(':')
+            .ok_or_else(|| bad("every node needs host:port"))?;
+        let port: u16 = port.parse().map_err(|_| bad("a port is not a number"))?;
+        hosts.push((
+            host.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
+            port,
+        ));
+    }
+    if hosts.is_empty() {
+        return Err(bad("no nodes given"));
+    }
+    let nodes = Nodes {
+        hosts,
+        username,
+        password,
+        tls,
+    };
+    if kind == "cluster" {
+        if !path.is_empty() {
+            return Err(bad("a cluster has no database number or master name"));
+        }
+        return Ok(Target::Cluster(nodes));
+    }
+    let master = dec(path);
+    if master.is_empty() {
+        return Err(bad("a sentinel URL needs the master name as its path"));
+    }
+    let mut db = 0;
+    let mut sentinel_username = None;
+    let mut sentinel_password = None;
+    for kv in query.split('&').filter(|kv| !kv.is_empty()) {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        match k {
+            "db" => db = v.parse().map_err(|_| bad("db must be a number"))?,
+            "sentinel_username" => sentinel_username = nonempty(dec(v)),
+            "sentinel_password" => sentinel_password = nonempty(dec(v)),
+            _ => return Err(bad("unknown query parameter")),
+        }
+    }
+    Ok(Target::Sentinel {
+        nodes,
+        master,
+        db,
+        sentinel_username,
+        sentinel_password,
+    })
+}
+
+fn nonempty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// Percent-decoding of URL components (credentials may contain `@` or `:`).
+fn dec(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_form() {
+        assert_eq!(
+            parse("redis://h:1/2").unwrap(),
+            Target::Single("redis://h:1/2".into())
+        );
+        match parse("redis+cluster://u:p%40ss@a:7000,b:7001").unwrap() {
+            Target::Cluster(n) => {
+                assert_eq!(n.hosts, vec![("a".into(), 7000), ("b".into(), 7001)]);
+                assert_eq!(n.username.as_deref(), Some("u"));
+                assert_eq!(n.password.as_deref(), Some("p@ss"));
+                assert!(!n.tls);
+                assert_eq!(n.node_url("c", 7002, 0), "redis://u:p%40ss@c:7002/0");
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse("rediss+sentinel://:pw@s1:26379,s2:26380/mymaster?db=3&sentinel_password=sp")
+            .unwrap()
+        {
+            Target::Sentinel {
+                nodes,
+                master,
+                db,
+                sentinel_password,
+                ..
+            } => {
+                assert!(nodes.tls);
+                assert_eq!(nodes.password.as_deref(), Some("pw"));
+                assert_eq!(master, "mymaster");
+                assert_eq!(db, 3);
+                assert_eq!(sentinel_password.as_deref(), Some("sp"));
+            }
+            other => panic!("{other:?}"),
+        }
+        for bad in [
+            "redis+sentinel://s1:1",
+            "redis+cluster://",
+            "redis+cluster://a",
+            "redis+cluster://a:x",
+            "redis+cluster://a:1/0",
+            "redis+sentinel://s:1/m?nope=1",
+            "http://x",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+}
