@@ -226,28 +226,24 @@ fn validate_prefix(prefix: &str) -> Result<()> {
 }
 
 /// Replaces the password part of `scheme://user:password@host` with `***`.
+/// The user info ends at the last `@` before the query, wherever a `/` is:
+/// passwords with a raw `/` (common in generated ones) stay hidden too.
 pub fn mask_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let (authority, tail) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    let Some(at) = authority.rfind('@') else {
+    let main_end = rest.find('?').unwrap_or(rest.len());
+    let Some(at) = rest[..main_end].rfind('@') else {
         return mask_query_password(url);
     };
-    let userinfo = &authority[..at];
-    let user = userinfo.split(':').next().unwrap_or("");
-    let masked = if userinfo.contains(':') {
-        format!("{user}:***")
-    } else {
-        userinfo.to_string()
+    let userinfo = &rest[..at];
+    let masked = match userinfo.split_once(':') {
+        Some((user, _)) => format!("{user}:***"),
+        // A user name alone; but a '/' in it means we cannot tell: hide it.
+        None if userinfo.contains('/') => "***".to_string(),
+        None => userinfo.to_string(),
     };
-    mask_query_password(&format!(
-        "{scheme}://{masked}@{}{tail}",
-        &authority[at + 1..]
-    ))
+    mask_query_password(&format!("{scheme}://{masked}@{}", &rest[at + 1..]))
 }
 
 /// unix:// URLs carry credentials as `?pass=`.
@@ -287,6 +283,9 @@ mod tests {
         assert_eq!(mask_url("redis://:s3cret@h:1/0"), "redis://:***@h:1/0");
         assert_eq!(mask_url("redis://app:s3cret@h:1"), "redis://app:***@h:1");
         assert_eq!(mask_url("redis://app@h:1"), "redis://app@h:1");
+        assert_eq!(mask_url("redis://app:Ab/Cd@h:1/0"), "redis://app:***@h:1/0");
+        assert_eq!(mask_url("redis://:a/b@c@h:1"), "redis://:***@h:1");
+        assert_eq!(mask_url("redis://h:1/0?x=a@b"), "redis://h:1/0?x=a@b");
         assert_eq!(mask_url("redis://h:6379/2"), "redis://h:6379/2");
         assert_eq!(
             mask_url("unix:///run/redis.sock?db=1&pass=s3cret"),

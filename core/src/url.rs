@@ -53,12 +53,18 @@ impl Nodes {
 }
 
 pub fn parse(url: &str) -> Result<Target> {
-    let bad = |why: &str| Error::invalid(format!("redis_url \"{}\": {why}", mask_url(url)));
+    let bad = |why: &str| Error::invalid(format!("invalid redis_url \"{}\": {why}", mask_url(url)));
     let Some((scheme, rest)) = url.split_once("://") else {
         return Err(bad("no scheme"));
     };
     let (kind, tls) = match scheme {
-        "redis" | "rediss" | "unix" | "redis+unix" => return Ok(Target::Single(url.to_string())),
+        "redis" | "rediss" | "unix" | "redis+unix" => {
+            // Checked now with the crate's own parser, so a broken URL is
+            // refused when it is set (ini_set, php.ini), not at first use.
+            redis::IntoConnectionInfo::into_connection_info(url)
+                .map_err(|_| bad("not a valid redis, rediss or unix URL (percent-encode '/', '@' and ':' in passwords)"))?;
+            return Ok(Target::Single(url.to_string()));
+        }
         "redis+cluster" => ("cluster", false),
         "rediss+cluster" => ("cluster", true),
         "redis+sentinel" => ("sentinel", false),
@@ -214,6 +220,11 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        assert!(
+            parse("redis://:Zx9/Secret+Pw").is_err(),
+            "a password with a raw '/' breaks the URL"
+        );
+        assert!(parse("redis://:Zx9%2FSecret@h:1").is_ok());
         for bad in [
             "redis+sentinel://s1:1",
             "redis+cluster://",

@@ -1,80 +1,77 @@
 //! `monei_concurrency.*` INI entries: registered at startup, read per object.
 
 use crate::php::args::Options;
+use ext_php_rs::ffi::{zend_ini_entry, zend_string};
 use ext_php_rs::flags::IniEntryPermission;
+use ext_php_rs::types::ZendStr;
 use ext_php_rs::zend::{IniEntryDef, IniEntryDefs};
 use monei_concurrency_core::config::LOCK_SETTINGS;
 use monei_concurrency_core::{Config, Error, Value};
-use std::ffi::{c_char, c_int, CStr};
+use std::ffi::{c_char, c_int, c_void, CStr};
 
 static ENTRIES: IniEntryDefs<14> = IniEntryDefs::new([
-    IniEntryDef::new(
-        c"monei_concurrency.redis_url",
-        c"redis://127.0.0.1:6379",
-        IniEntryPermission::All,
-    ),
-    IniEntryDef::new(
-        c"monei_concurrency.key_prefix",
-        c"monei:",
-        IniEntryPermission::All,
-    ),
-    IniEntryDef::new(
-        c"monei_concurrency.lock_ttl_ms",
-        c"30000",
-        IniEntryPermission::All,
-    ),
-    IniEntryDef::new(
-        c"monei_concurrency.lock_wait_ms",
-        c"10000",
-        IniEntryPermission::All,
-    ),
-    IniEntryDef::new(
-        c"monei_concurrency.max_hold_ms",
-        c"600000",
-        IniEntryPermission::All,
-    ),
-    IniEntryDef::new(
-        c"monei_concurrency.connect_timeout_ms",
-        c"1000",
-        IniEntryPermission::All,
-    ),
-    IniEntryDef::new(
-        c"monei_concurrency.io_timeout_ms",
-        c"2000",
-        IniEntryPermission::All,
-    ),
-    IniEntryDef::new(
-        c"monei_concurrency.slow_hold_ms",
-        c"5000",
-        IniEntryPermission::All,
-    ),
-    IniEntryDef::new(
-        c"monei_concurrency.tls_ca_file",
-        c"",
-        IniEntryPermission::All,
-    ),
-    IniEntryDef::new(
-        c"monei_concurrency.tls_cert_file",
-        c"",
-        IniEntryPermission::All,
-    ),
-    IniEntryDef::new(
-        c"monei_concurrency.tls_key_file",
-        c"",
-        IniEntryPermission::All,
-    ),
-    IniEntryDef::new(
-        c"monei_concurrency.min_replicas_ack",
-        c"0",
-        IniEntryPermission::All,
-    ),
-    IniEntryDef::new(
-        c"monei_concurrency.replica_ack_timeout_ms",
-        c"500",
-        IniEntryPermission::All,
-    ),
+    entry(c"monei_concurrency.redis_url", c"redis://127.0.0.1:6379"),
+    entry(c"monei_concurrency.key_prefix", c"monei:"),
+    entry(c"monei_concurrency.lock_ttl_ms", c"30000"),
+    entry(c"monei_concurrency.lock_wait_ms", c"10000"),
+    entry(c"monei_concurrency.max_hold_ms", c"600000"),
+    entry(c"monei_concurrency.connect_timeout_ms", c"1000"),
+    entry(c"monei_concurrency.io_timeout_ms", c"2000"),
+    entry(c"monei_concurrency.slow_hold_ms", c"5000"),
+    entry(c"monei_concurrency.tls_ca_file", c""),
+    entry(c"monei_concurrency.tls_cert_file", c""),
+    entry(c"monei_concurrency.tls_key_file", c""),
+    entry(c"monei_concurrency.min_replicas_ack", c"0"),
+    entry(c"monei_concurrency.replica_ack_timeout_ms", c"500"),
     IniEntryDef::end(),
 ]);
+
+/// An INI entry anyone may set, checked by [`on_modify`].
+const fn entry(name: &'static CStr, default: &'static CStr) -> IniEntryDef {
+    let mut e = IniEntryDef::new(name, default, IniEntryPermission::All);
+    e.on_modify = Some(on_modify);
+    e
+}
+
+/// Accepts a new value only if the core would (so `ini_set()` of a bad value
+/// returns false and php.ini typos are reported at startup); without any
+/// handler PHP would also refuse `ini_restore()`.
+unsafe extern "C" fn on_modify(
+    entry: *mut zend_ini_entry,
+    new_value: *mut zend_string,
+    _a1: *mut c_void,
+    _a2: *mut c_void,
+    _a3: *mut c_void,
+    _stage: c_int,
+) -> c_int {
+    const SUCCESS: c_int = 0;
+    const FAILURE: c_int = -1;
+    let check = std::panic::catch_unwind(|| {
+        // SAFETY: PHP passes its own live entry and the new value's string.
+        let (name, value) = unsafe {
+            let name = (*entry)
+                .name
+                .cast::<ZendStr>()
+                .as_ref()
+                .map(|n| n.as_bytes().to_vec());
+            let value = new_value
+                .cast::<ZendStr>()
+                .as_ref()
+                .map(|v| v.as_bytes().to_vec());
+            (name?, value.unwrap_or_default())
+        };
+        let name = std::str::from_utf8(&name)
+            .ok()?
+            .strip_prefix("monei_concurrency.")?
+            .to_string();
+        let value = String::from_utf8(value).ok()?;
+        Config::default().set(&name, Value::Str(value), true).ok()
+    });
+    match check {
+        Ok(Some(())) => SUCCESS,
+        _ => FAILURE,
+    }
+}
 
 pub fn register(module_number: i32) {
     IniEntryDef::register(ENTRIES.as_slice(), module_number);

@@ -2,9 +2,6 @@
 
 declare(strict_types=1);
 
-// PENDING: fails against the current extension (known bug, see below). To run:
-//   cp tests/phpunit/PENDING_UrlPasswordMaskingTest.php.txt tests/phpunit/UrlPasswordMaskingTest.php
-//
 // Bug: a Redis password containing a raw '/' (common in generated base64
 // passwords) is printed in clear text:
 //   new ProcessingLock(['redis_url' => 'redis://app:Ab/Cd@127.0.0.1:6379'])

@@ -2,9 +2,6 @@
 
 declare(strict_types=1);
 
-// PENDING: fails against the current extension (known bug, see below). To run:
-//   cp tests/phpunit/PENDING_IniRestoreTest.php.txt tests/phpunit/IniRestoreTest.php
-//
 // Bug: ini_restore('monei_concurrency.<name>') silently does nothing: after
 // ini_set('monei_concurrency.key_prefix', 'x:'); ini_restore(...), ini_get()
 // still returns 'x:' and new objects still use it (ini_get_all() shows
