@@ -64,6 +64,13 @@ impl Locker {
         Ok(Duration::from_millis(ms))
     }
 
+    /// A lock handed to a waiter by another process' release lasts this long
+    /// until the waiter (its watchdog, at once) extends it to its own ttl: a
+    /// waiter that died in the queue holds it up for this, not a whole ttl.
+    fn claim_ms(&self, terms: LeaseTerms) -> u64 {
+        terms.ttl_ms.min((self.cfg.io_timeout_ms / 2).max(1000))
+    }
+
     fn terms(&self, ttl_ms: Option<i64>) -> Result<LeaseTerms> {
         Ok(match ttl_ms {
             None => LeaseTerms {
@@ -116,9 +123,19 @@ impl Locker {
             let sent = Instant::now();
             let remaining = deadline.saturating_duration_since(sent);
             let queue_ms = remaining.as_millis() as u64;
-            let pttl = match protocol::acquire(&mut conn, res, &owner, terms.ttl_ms, queue_ms)? {
+            let pttl = match protocol::acquire(
+                &mut conn,
+                res,
+                &owner,
+                terms.ttl_ms,
+                queue_ms,
+                self.claim_ms(terms),
+            )? {
                 Attempt::Acquired(token) => {
                     return self.finish(&mut conn, res, owner, token, terms, (sent, start), false);
+                }
+                Attempt::HandedOver(token) => {
+                    return self.finish(&mut conn, res, owner, token, terms, (sent, start), true);
                 }
                 Attempt::Busy(pttl) => pttl,
             };
@@ -144,7 +161,9 @@ impl Locker {
         }
         if queued {
             let sent = Instant::now();
-            if let Attempt::Acquired(token) = protocol::cancel(&mut conn, res, &owner)? {
+            if let Attempt::Acquired(token) | Attempt::HandedOver(token) =
+                protocol::cancel(&mut conn, res, &owner)?
+            {
                 return self.finish(&mut conn, res, owner, token, terms, (sent, start), true);
             }
             stats::inc(&stats::COUNTERS.timeouts);
@@ -176,9 +195,11 @@ impl Locker {
         handed_over: bool,
     ) -> Result<Option<Lease>> {
         let need = self.cfg.min_replicas_ack;
+        let mut claim = handed_over.then(|| self.claim_ms(terms));
         if need > 0 {
             if handed_over {
                 protocol::extend(conn, res, &owner, terms.ttl_ms)?;
+                claim = None;
             }
             let timeout = self.cfg.replica_ack_timeout_ms;
             let acked = conn.wait_replicas(&res.lock_key(), need, timeout)?;
@@ -193,7 +214,9 @@ impl Locker {
                 });
             }
         }
-        Ok(Some(self.record(res, owner, token, terms, sent, asked)))
+        Ok(Some(
+            self.record(res, owner, token, terms, sent, asked, claim),
+        ))
     }
 
     fn record(
@@ -204,6 +227,7 @@ impl Locker {
         terms: LeaseTerms,
         sent: Instant,
         asked: Instant,
+        claim_ms: Option<u64>,
     ) -> Lease {
         let waited = asked.elapsed();
         stats::inc(&stats::COUNTERS.acquired);
@@ -224,6 +248,7 @@ impl Locker {
             auto_renew: terms.auto_renew,
             max_hold_ms: self.cfg.max_hold_ms,
             slow_hold_ms: self.cfg.slow_hold_ms,
+            claim_ms,
             sent,
         })
     }

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 pub enum Attempt {
     Acquired(i64),
+    /// A release handed the lock to us (it lasts only our claim ttl so far).
+    HandedOver(i64),
     /// Held by someone else; remaining ttl in ms (negative if none).
     Busy(i64),
 }
@@ -15,6 +17,7 @@ pub enum Attempt {
 fn attempt(reply: Vec<i64>) -> Attempt {
     match reply.as_slice() {
         [1, token, ..] => Attempt::Acquired(*token),
+        [2, token, ..] => Attempt::HandedOver(*token),
         [_, pttl, ..] => Attempt::Busy(*pttl),
         _ => Attempt::Busy(-1),
     }
@@ -26,6 +29,7 @@ pub fn acquire(
     owner: &str,
     ttl_ms: u64,
     wait_ms: u64,
+    claim_ms: u64,
 ) -> Result<Attempt> {
     let holder = crate::holder::current();
     let (lock, queue, info, fence, wake) = (
@@ -46,6 +50,7 @@ pub fn acquire(
             .arg(ttl_ms)
             .arg(wait_ms)
             .arg(&holder)
+            .arg(claim_ms)
             .invoke(c)
     })?;
     Ok(attempt(reply))

@@ -63,6 +63,9 @@ pub(crate) struct HeldState {
     pub expires_at: Instant,
     pub lost: Option<String>,
     pub released: bool,
+    /// Taken over from a release with a short claim: the watchdog extends it
+    /// to `ttl_ms` once, at once, renewable or not.
+    pub claimed: bool,
 }
 
 type RegKey = (String, String);
@@ -289,6 +292,8 @@ pub(crate) struct NewLease {
     pub auto_renew: bool,
     pub max_hold_ms: u64,
     pub slow_hold_ms: u64,
+    /// Set when the lock came as a hand-off that lasts only this long.
+    pub claim_ms: Option<u64>,
     /// When the request that took the lock was sent (the lease runs from there).
     pub sent: Instant,
 }
@@ -296,6 +301,7 @@ pub(crate) struct NewLease {
 pub(crate) fn register(n: NewLease) -> Lease {
     let ttl = Duration::from_millis(n.ttl_ms);
     let auto = n.auto_renew;
+    let claimed = n.claim_ms.is_some();
     let held = Arc::new(Held {
         endpoint: n.endpoint,
         owner: n.owner,
@@ -308,20 +314,21 @@ pub(crate) fn register(n: NewLease) -> Lease {
             ttl_ms: n.ttl_ms,
             auto_renew: n.auto_renew,
             renew_until: n.sent + Duration::from_millis(n.max_hold_ms),
-            next_renew: n.sent + ttl / 3,
-            expires_at: n.sent + ttl,
+            next_renew: if claimed { n.sent } else { n.sent + ttl / 3 },
+            expires_at: n.sent + n.claim_ms.map_or(ttl, Duration::from_millis),
             lost: None,
             released: false,
+            claimed,
         }),
         resource: n.resource,
     });
     let key = reg_key(&held.endpoint, &held.resource);
     registry().held.insert(key, held.clone());
-    if auto {
+    if auto || claimed {
         crate::watchdog::ensure_running();
         // The watchdog looks again within IDLE anyway; waking it for every
         // lease would cost a context switch per acquisition.
-        if ttl / 3 < crate::watchdog::IDLE {
+        if claimed || ttl / 3 < crate::watchdog::IDLE {
             shared().wake.notify_one();
         }
     }

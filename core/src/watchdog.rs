@@ -43,7 +43,7 @@ fn run(gen: u64) {
             let mut due: Vec<Arc<Held>> = Vec::new();
             for h in reg.held.values() {
                 let st = h.st();
-                if !st.auto_renew || st.released || st.lost.is_some() {
+                if !(st.auto_renew || st.claimed) || st.released || st.lost.is_some() {
                     continue;
                 }
                 if st.next_renew <= now {
@@ -68,12 +68,12 @@ fn run(gen: u64) {
 }
 
 fn renew(h: &Held) {
-    let (ttl_ms, renew_until) = {
+    let (ttl_ms, renew_until, claimed) = {
         let st = h.st();
-        (st.ttl_ms, st.renew_until)
+        (st.ttl_ms, st.renew_until, st.claimed)
     };
     let now = Instant::now();
-    if now >= renew_until {
+    if now >= renew_until && !claimed {
         // max_hold_ms reached: stop renewing and let the lease run out.
         h.st().auto_renew = false;
         return;
@@ -85,6 +85,7 @@ fn renew(h: &Held) {
     let mut st = h.st();
     match result {
         Ok(true) => {
+            st.claimed = false;
             crate::stats::inc(&crate::stats::COUNTERS.watchdog_renewals);
             st.expires_at = now + Duration::from_millis(ttl_ms);
             st.next_renew = now + Duration::from_millis((ttl_ms / 3).max(1));

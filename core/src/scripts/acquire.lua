@@ -1,13 +1,17 @@
 -- Takes a lock if it is free, or queues the caller as a waiter.
 -- KEYS: 1 lock hash, 2 waiter queue (list), 3 waiter info (hash), 4 fence, 5 caller's wake-up list
--- ARGV: 1 owner, 2 ttl_ms, 3 wait_ms (0: do not queue), 4 holder ("host\tpid\trequest")
--- Returns {1, token} when the caller holds the lock, {0, pttl} when it is busy.
+-- ARGV: 1 owner, 2 ttl_ms, 3 wait_ms (0: do not queue), 4 holder ("host\tpid\trequest"),
+--       5 claim ttl_ms: how long a lock handed to this waiter lasts until the
+--         waiter, alive, extends it (a dead waiter must not keep it for a full ttl)
+-- Returns {1, token} when the caller took the lock, {2, token} when a release
+-- had already handed it to the caller (it then lasts only the claim ttl),
+-- {0, pttl} when it is busy.
 local owner = ARGV[1]
 local holder = redis.call('HGET', KEYS[1], 'owner')
 if holder == owner then
   -- Handed to us by a release while we were between attempts.
   redis.call('DEL', KEYS[5])
-  return {1, tonumber(redis.call('HGET', KEYS[1], 'token'))}
+  return {2, tonumber(redis.call('HGET', KEYS[1], 'token'))}
 end
 if not holder then
   if redis.call('HDEL', KEYS[3], owner) == 1 then
@@ -23,7 +27,7 @@ end
 local pttl = redis.call('PTTL', KEYS[1])
 local wait = tonumber(ARGV[3])
 if wait > 0 then
-  if redis.call('HSET', KEYS[3], owner, (now_ms() + wait) .. '|' .. ARGV[2] .. '|' .. ARGV[4]) == 1 then
+  if redis.call('HSET', KEYS[3], owner, (now_ms() + wait) .. '|' .. ARGV[5] .. '|' .. ARGV[4]) == 1 then
     redis.call('RPUSH', KEYS[2], owner)
   end
   -- The queue must outlive every live waiter's deadline.

@@ -2,25 +2,6 @@
 
 declare(strict_types=1);
 
-// PENDING: fails against the current extension (liveness defect, see below). To run:
-//   cp tests/phpunit/PENDING_DeadWaiterTest.php.txt tests/phpunit/DeadWaiterTest.php
-//
-// Defect: a process that dies while queued for a lock (SIGKILL, PHP-FPM's
-// request_terminate_timeout, PHP's hard timeout _exit() while blocked in the
-// wait) still receives the lock at the next release, and nobody can take it
-// until that dead waiter's lease expires: lock_ttl_ms, 30 s by default.
-// Measured with lock_ttl_ms = 5000: the next process waited 5037 ms after
-// the holder's release; with nobody dead in the queue it takes ~1 ms.
-//
-// Diagnosis: core/src/scripts/release.lua hands the lock to the first queued
-// waiter whose wait deadline has not passed (HSET owner + PEXPIRE with the
-// waiter's full ttl) without knowing whether it is alive; only the waiter
-// itself can pick the hand-off up (BLPOP in protocol.rs wait_for_handoff).
-// A waiter killed during its wait stays in the queue until its deadline (up
-// to lock_wait_ms), and the hand-off gives it a whole lease. Possible fix:
-// hand off with a short claim ttl (e.g. io_timeout_ms) that the waiter
-// extends to its real ttl when it picks the hand-off up.
-
 namespace Monei\Concurrency\Tests;
 
 use Monei\Concurrency\ProcessingLock;
