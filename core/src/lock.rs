@@ -18,6 +18,18 @@ pub struct Locker {
     endpoint: Arc<Endpoint>,
 }
 
+/// A lock Redis has just given us.
+struct Grant {
+    owner: String,
+    token: i64,
+    /// When the request that won it was sent (the lease runs from there).
+    sent: Instant,
+    /// When the caller asked for the lock (for the wait histogram).
+    asked: Instant,
+    /// Given by another process' release (a short claim), not taken by us.
+    handed_over: bool,
+}
+
 /// How long a lease lasts and whether the watchdog renews it.
 #[derive(Clone, Copy, Debug)]
 struct LeaseTerms {
@@ -132,10 +144,24 @@ impl Locker {
                 self.claim_ms(terms),
             )? {
                 Attempt::Acquired(token) => {
-                    return self.finish(&mut conn, res, owner, token, terms, (sent, start), false);
+                    let grant = Grant {
+                        owner,
+                        token,
+                        sent,
+                        asked: start,
+                        handed_over: false,
+                    };
+                    return self.finish(&mut conn, res, terms, grant);
                 }
                 Attempt::HandedOver(token) => {
-                    return self.finish(&mut conn, res, owner, token, terms, (sent, start), true);
+                    let grant = Grant {
+                        owner,
+                        token,
+                        sent,
+                        asked: start,
+                        handed_over: true,
+                    };
+                    return self.finish(&mut conn, res, terms, grant);
                 }
                 Attempt::Busy(pttl) => pttl,
             };
@@ -153,7 +179,14 @@ impl Locker {
                 Err(_) => remaining,
             };
             if let Some(token) = protocol::wait_for_handoff(&mut conn, res, &owner, block)? {
-                return self.finish(&mut conn, res, owner, token, terms, (sent, start), true);
+                let grant = Grant {
+                    owner,
+                    token,
+                    sent,
+                    asked: start,
+                    handed_over: true,
+                };
+                return self.finish(&mut conn, res, terms, grant);
             }
             if Instant::now() >= deadline {
                 break;
@@ -164,7 +197,14 @@ impl Locker {
             if let Attempt::Acquired(token) | Attempt::HandedOver(token) =
                 protocol::cancel(&mut conn, res, &owner)?
             {
-                return self.finish(&mut conn, res, owner, token, terms, (sent, start), true);
+                let grant = Grant {
+                    owner,
+                    token,
+                    sent,
+                    asked: start,
+                    handed_over: true,
+                };
+                return self.finish(&mut conn, res, terms, grant);
             }
             stats::inc(&stats::COUNTERS.timeouts);
             events::emit("warning", "lock wait timed out", || {
@@ -183,28 +223,24 @@ impl Locker {
     /// give it back and fail. A lock handed over by another process' release
     /// was written on that process' connection, so we write it once more on
     /// ours (extend) for WAIT to cover.
-    #[allow(clippy::too_many_arguments)]
     fn finish(
         &self,
         conn: &mut Conn,
         res: &Resource,
-        owner: String,
-        token: i64,
         terms: LeaseTerms,
-        (sent, asked): (Instant, Instant),
-        handed_over: bool,
+        grant: Grant,
     ) -> Result<Option<Lease>> {
         let need = self.cfg.min_replicas_ack;
-        let mut claim = handed_over.then(|| self.claim_ms(terms));
+        let mut claim = grant.handed_over.then(|| self.claim_ms(terms));
         if need > 0 {
-            if handed_over {
-                protocol::extend(conn, res, &owner, terms.ttl_ms)?;
+            if grant.handed_over {
+                protocol::extend(conn, res, &grant.owner, terms.ttl_ms)?;
                 claim = None;
             }
             let timeout = self.cfg.replica_ack_timeout_ms;
             let acked = conn.wait_replicas(&res.lock_key(), need, timeout)?;
             if acked < need as i64 {
-                let _ = protocol::release(conn, res, &owner);
+                let _ = protocol::release(conn, res, &grant.owner);
                 stats::inc(&stats::COUNTERS.backend_errors);
                 return Err(Error::Backend {
                     endpoint: self.endpoint.masked_url().to_string(),
@@ -214,43 +250,28 @@ impl Locker {
                 });
             }
         }
-        Ok(Some(
-            self.record(res, owner, token, terms, sent, asked, claim),
-        ))
-    }
-
-    fn record(
-        &self,
-        res: &Resource,
-        owner: String,
-        token: i64,
-        terms: LeaseTerms,
-        sent: Instant,
-        asked: Instant,
-        claim_ms: Option<u64>,
-    ) -> Lease {
-        let waited = asked.elapsed();
+        let waited = grant.asked.elapsed();
         stats::inc(&stats::COUNTERS.acquired);
         stats::WAIT.observe(waited);
         events::emit("debug", "lock acquired", || {
             vec![
                 ("resource", events::s(res.name())),
-                ("token", events::i(token)),
+                ("token", events::i(grant.token)),
                 ("waited_ms", events::i(waited.as_millis())),
             ]
         });
-        registry::register(NewLease {
+        Ok(Some(registry::register(NewLease {
             resource: res.clone(),
             endpoint: self.endpoint.clone(),
-            owner,
-            token,
+            owner: grant.owner,
+            token: grant.token,
             ttl_ms: terms.ttl_ms,
             auto_renew: terms.auto_renew,
             max_hold_ms: self.cfg.max_hold_ms,
             slow_hold_ms: self.cfg.slow_hold_ms,
-            claim_ms,
-            sent,
-        })
+            claim_ms: claim,
+            sent: grant.sent,
+        })))
     }
 
     /// Who holds the lock, if anyone.

@@ -10,6 +10,12 @@ macro_rules! with_fence {
     };
 }
 
+macro_rules! with_wake {
+    ($file:literal) => {
+        concat!(include_str!("scripts/once_wake.lua"), include_str!($file))
+    };
+}
+
 pub static ACQUIRE: Lazy<Script> = Lazy::new(|| Script::new(with_fence!("scripts/acquire.lua")));
 pub static RELEASE: Lazy<Script> = Lazy::new(|| Script::new(with_fence!("scripts/release.lua")));
 pub static EXTEND: Lazy<Script> = Lazy::new(|| Script::new(include_str!("scripts/extend.lua")));
@@ -18,9 +24,9 @@ pub static CANCEL: Lazy<Script> = Lazy::new(|| Script::new(include_str!("scripts
 pub static ONCE_CLAIM: Lazy<Script> =
     Lazy::new(|| Script::new(include_str!("scripts/once_claim.lua")));
 pub static ONCE_COMPLETE: Lazy<Script> =
-    Lazy::new(|| Script::new(include_str!("scripts/once_complete.lua")));
+    Lazy::new(|| Script::new(with_wake!("scripts/once_complete.lua")));
 pub static ONCE_ABANDON: Lazy<Script> =
-    Lazy::new(|| Script::new(include_str!("scripts/once_abandon.lua")));
+    Lazy::new(|| Script::new(with_wake!("scripts/once_abandon.lua")));
 pub static STATE_ADVANCE: Lazy<Script> =
     Lazy::new(|| Script::new(include_str!("scripts/state_advance.lua")));
 pub static INSPECT: Lazy<Script> = Lazy::new(|| Script::new(include_str!("scripts/inspect.lua")));

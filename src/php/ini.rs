@@ -125,12 +125,13 @@ pub fn config() -> Result<Config, Error> {
     Ok(cfg)
 }
 
-/// INI values, then the per-object `$options` on top.
-pub fn config_with(options: &Options) -> Result<Config, Error> {
-    Ok(config_with_extras(options, &[])?.0)
+/// A lock service for INI values with the per-object `$options` on top.
+pub fn locker(options: &Options) -> Result<monei_concurrency_core::Locker, Error> {
+    monei_concurrency_core::Locker::new(config_with_extras(options, &[])?.0)
 }
 
-/// Like [`config_with`], also handing back the class-specific options named in `extras`.
+/// INI values, then the per-object `$options` on top; the class-specific
+/// options named in `extras` are handed back for the class to check.
 pub fn config_with_extras(
     options: &Options,
     extras: &[&str],

@@ -21,9 +21,8 @@ pub struct OrderLockManager {
 impl OrderLockManager {
     #[php(defaults(options = Options::default()))]
     pub fn __construct(options: Options) -> Result<Self> {
-        let cfg = ini::config_with(&options).or_throw()?;
         Ok(OrderLockManager {
-            locker: Locker::new(cfg).or_throw()?,
+            locker: ini::locker(&options).or_throw()?,
         })
     }
 

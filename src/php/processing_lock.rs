@@ -22,9 +22,8 @@ pub struct ProcessingLock {
 impl ProcessingLock {
     #[php(defaults(options = Options::default()))]
     pub fn __construct(options: Options) -> Result<Self> {
-        let cfg = ini::config_with(&options).or_throw()?;
         Ok(ProcessingLock {
-            locker: Locker::new(cfg).or_throw()?,
+            locker: ini::locker(&options).or_throw()?,
         })
     }
 

@@ -7,12 +7,6 @@ local rec = KEYS[1]
 if redis.call('HGET', rec, 'owner') ~= ARGV[1] then
   return 0
 end
-local waiters = tonumber(redis.call('HGET', rec, 'waiters') or '0')
+wake_waiters(rec, KEYS[2])
 redis.call('DEL', rec)
-for _ = 1, waiters do
-  redis.call('RPUSH', KEYS[2], '1')
-end
-if waiters > 0 then
-  redis.call('PEXPIRE', KEYS[2], 60000)
-end
 return 1

@@ -6,14 +6,8 @@ local rec = KEYS[1]
 if redis.call('HGET', rec, 'owner') ~= ARGV[1] then
   return 0
 end
-local waiters = tonumber(redis.call('HGET', rec, 'waiters') or '0')
+wake_waiters(rec, KEYS[2])
 redis.call('HSET', rec, 'state', 'completed', 'result', ARGV[2])
 redis.call('HDEL', rec, 'owner', 'waiters')
 redis.call('PEXPIRE', rec, ARGV[3])
-for _ = 1, waiters do
-  redis.call('RPUSH', KEYS[2], '1')
-end
-if waiters > 0 then
-  redis.call('PEXPIRE', KEYS[2], 60000)
-end
 return 1
