@@ -1,0 +1,394 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Monei\Concurrency\E2e;
+
+/**
+ * The processes of the end-to-end test, all under one temp directory and all
+ * on loopback: a redis-server (append-only file, so a SIGKILL loses no
+ * acknowledged write), PHP-FPM (Debian's php-fpm8.2, static pool, run as root
+ * with -R, private php.ini and conf.d) and nginx in front of it.
+ *
+ * Every pid is also written to $dir/pids/, so tests/reliability/run.sh can
+ * kill whatever is left if this process dies.
+ */
+final class Stack
+{
+    public int $redisPort;
+    public int $httpPort;
+    /** @var array<string, resource> */
+    private array $procs = [];
+    /** @var array<string, int> */
+    private array $pids = [];
+    private string $root;
+
+    public function __construct(public readonly string $dir, public readonly string $extension)
+    {
+        $this->root = dirname(__DIR__, 2);
+        foreach (['pids', 'data', 'conf.d', 'nginx', 'logs', 'redis'] as $d) {
+            @mkdir("$dir/$d", 0777, true);
+        }
+        $this->redisPort = self::freePort();
+        $this->httpPort = self::freePort();
+    }
+
+    public static function freePort(): int
+    {
+        $s = stream_socket_server('tcp://127.0.0.1:0', $errno, $errstr);
+        if ($s === false) {
+            throw new \RuntimeException("no free port: $errstr");
+        }
+        $name = (string) stream_socket_get_name($s, false);
+        fclose($s);
+        return (int) substr($name, strrpos($name, ':') + 1);
+    }
+
+    public function redisUrl(): string
+    {
+        return "redis://127.0.0.1:{$this->redisPort}";
+    }
+
+    public function baseUrl(): string
+    {
+        return "http://127.0.0.1:{$this->httpPort}";
+    }
+
+    // ---- processes -------------------------------------------------------
+
+    /** @param list<string> $cmd */
+    private function spawn(string $name, array $cmd, array $env = []): int
+    {
+        $log = "{$this->dir}/logs/$name.log";
+        $proc = proc_open($cmd, [0 => ['file', '/dev/null', 'r'], 1 => ['file', $log, 'a'], 2 => ['file', $log, 'a']],
+            $pipes, null, $env === [] ? null : $env + getenv());
+        if (!is_resource($proc)) {
+            throw new \RuntimeException("cannot start $name");
+        }
+        $pid = proc_get_status($proc)['pid'];
+        $this->procs[$name] = $proc;
+        $this->pids[$name] = $pid;
+        file_put_contents("{$this->dir}/pids/$name.pid", "$pid\n");
+        return $pid;
+    }
+
+    public function pid(string $name): ?int
+    {
+        return $this->pids[$name] ?? null;
+    }
+
+    public function running(string $name): bool
+    {
+        return isset($this->procs[$name]) && proc_get_status($this->procs[$name])['running'];
+    }
+
+    /** Sends $signal and, unless it is SIGSTOP/SIGCONT, waits until the process is gone. */
+    public function signal(string $name, int $signal, float $timeoutS = 10): void
+    {
+        if (!isset($this->procs[$name])) {
+            return;
+        }
+        posix_kill($this->pids[$name], $signal);
+        if ($signal === SIGSTOP || $signal === SIGCONT) {
+            return;
+        }
+        $deadline = microtime(true) + $timeoutS;
+        while (proc_get_status($this->procs[$name])['running']) {
+            if (microtime(true) > $deadline) {
+                posix_kill($this->pids[$name], SIGKILL);
+                $deadline = microtime(true) + 5;
+            }
+            usleep(2000);
+        }
+        proc_close($this->procs[$name]);
+        unset($this->procs[$name], $this->pids[$name]);
+        @unlink("{$this->dir}/pids/$name.pid");
+    }
+
+    public function stopAll(): void
+    {
+        foreach (['nginx' => SIGQUIT, 'fpm' => SIGQUIT, 'redis' => SIGTERM] as $name => $sig) {
+            if (isset($this->procs[$name])) {
+                posix_kill($this->pids[$name], SIGCONT);
+                $this->signal($name, $sig);
+            }
+        }
+    }
+
+    // ---- redis -----------------------------------------------------------
+
+    public function startRedis(): void
+    {
+        // appendfsync always: every acknowledged write is on file before the
+        // reply, so SIGKILL + restart loses no lock, claim or state.
+        $this->spawn('redis', ['redis-server', '--port', (string) $this->redisPort, '--bind', '127.0.0.1',
+            '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', "{$this->dir}/redis",
+            '--maxmemory-policy', 'noeviction', '--maxclients', '1000']);
+        $this->waitForRedis(15);
+    }
+
+    public function waitForRedis(float $timeoutS): void
+    {
+        $deadline = microtime(true) + $timeoutS;
+        while (!$this->redisPing()) {
+            if (microtime(true) > $deadline) {
+                throw new \RuntimeException('redis-server did not come up: ' . @file_get_contents("{$this->dir}/logs/redis.log"));
+            }
+            usleep(5000);
+        }
+    }
+
+    public function redisPing(): bool
+    {
+        try {
+            return $this->redis('PING') === 'PONG';
+        } catch (\RuntimeException) {
+            return false;
+        }
+    }
+
+    /** One command on a fresh connection (so it never counts as a lingering client). */
+    public function redis(string ...$args): mixed
+    {
+        $c = new Resp('127.0.0.1', $this->redisPort, 1.0);
+        return $c->command(...$args);
+    }
+
+    // ---- php-fpm ---------------------------------------------------------
+
+    /** @param array<string, string|int> $ini extra monei_concurrency.* INI values */
+    public function startFpm(int $workers = 8, int $maxRequests = 0, array $ini = []): void
+    {
+        $d = $this->dir;
+        file_put_contents("$d/php.ini", implode("\n", [
+            '[PHP]',
+            'display_errors = Off',
+            'log_errors = On',
+            "error_log = $d/logs/php-error.log",
+            'max_execution_time = 30',
+            'memory_limit = 256M',
+            'expose_php = Off',
+            '',
+        ]));
+        foreach (glob("$d/conf.d/*.ini") ?: [] as $f) {
+            unlink($f);
+        }
+        foreach (['10-opcache.ini', '10-pdo.ini', '20-pdo_sqlite.ini', '20-sqlite3.ini', '20-posix.ini'] as $f) {
+            if (is_file("/etc/php/8.2/fpm/conf.d/$f")) {
+                symlink("/etc/php/8.2/fpm/conf.d/$f", "$d/conf.d/$f");
+            }
+        }
+        $ini = $ini + [
+            'redis_url' => $this->redisUrl(),
+            'io_timeout_ms' => 500,
+            'connect_timeout_ms' => 500,
+            'lock_ttl_ms' => 5000,
+            'lock_wait_ms' => 3000,
+        ];
+        $lines = ["extension={$this->extension}"];
+        foreach ($ini as $k => $v) {
+            $lines[] = "monei_concurrency.$k = \"$v\"";
+        }
+        file_put_contents("$d/conf.d/90-monei_concurrency.ini", implode("\n", $lines) . "\n");
+        file_put_contents("$d/fpm.conf", <<<CONF
+            [global]
+            pid = $d/fpm.pid
+            error_log = $d/logs/fpm-error.log
+            log_level = notice
+            daemonize = no
+            process_control_timeout = 5s
+
+            [e2e]
+            user = root
+            group = root
+            listen = $d/fpm.sock
+            listen.backlog = 1024
+            listen.mode = 0600
+            pm = static
+            pm.max_children = $workers
+            pm.max_requests = $maxRequests
+            request_terminate_timeout = 60s
+            catch_workers_output = yes
+            decorate_workers_output = no
+            clear_env = yes
+            env[E2E_DATA_DIR] = $d/data
+
+            CONF);
+        @unlink("$d/fpm.sock");
+        $this->spawn('fpm', ['php-fpm8.2', '--nodaemonize', '--allow-to-run-as-root', '-c', "$d/php.ini",
+            '-y', "$d/fpm.conf"], ['PHP_INI_SCAN_DIR' => "$d/conf.d"]);
+        $deadline = microtime(true) + 20;
+        while (!file_exists("$d/fpm.sock") || count($this->fpmWorkers()) < $workers) {
+            if (!$this->running('fpm') || microtime(true) > $deadline) {
+                throw new \RuntimeException('php-fpm did not start: ' . @file_get_contents("$d/logs/fpm.log")
+                    . @file_get_contents("$d/logs/fpm-error.log"));
+            }
+            usleep(10000);
+        }
+    }
+
+    /** @return list<int> pids of the current FPM workers (children of the master) */
+    public function fpmWorkers(): array
+    {
+        $master = $this->pids['fpm'] ?? null;
+        if ($master === null) {
+            return [];
+        }
+        $out = [];
+        foreach (glob('/proc/[0-9]*/stat') ?: [] as $f) {
+            $stat = @file_get_contents($f);
+            if ($stat !== false && preg_match('/\) \S (\d+) /', $stat, $m) && (int) $m[1] === $master) {
+                $out[] = (int) basename(dirname($f));
+            }
+        }
+        sort($out);
+        return $out;
+    }
+
+    // ---- nginx -----------------------------------------------------------
+
+    public function startNginx(): void
+    {
+        $d = $this->dir;
+        $app = __DIR__ . '/app';
+        foreach (['body', 'fastcgi', 'proxy', 'uwsgi', 'scgi'] as $t) {
+            @mkdir("$d/nginx/$t", 0777, true);
+        }
+        file_put_contents("$d/nginx.conf", <<<CONF
+            daemon off;
+            master_process on;
+            worker_processes 2;
+            user root;
+            pid $d/nginx.pid;
+            error_log $d/logs/nginx-error.log warn;
+            events { worker_connections 1024; }
+            http {
+                access_log off;
+                client_body_temp_path $d/nginx/body;
+                fastcgi_temp_path $d/nginx/fastcgi;
+                proxy_temp_path $d/nginx/proxy;
+                uwsgi_temp_path $d/nginx/uwsgi;
+                scgi_temp_path $d/nginx/scgi;
+                keepalive_requests 100000;
+                keepalive_timeout 60s;
+                server {
+                    listen 127.0.0.1:{$this->httpPort};
+                    root $app;
+                    location ~ ^/[a-z_]+\.php$ {
+                        include /etc/nginx/fastcgi_params;
+                        fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+                        fastcgi_pass unix:$d/fpm.sock;
+                        fastcgi_read_timeout 60s;
+                    }
+                    location / { return 404; }
+                }
+            }
+
+            CONF);
+        $this->spawn('nginx', ['nginx', '-p', "$d/nginx", '-e', "$d/logs/nginx-error.log", '-c', "$d/nginx.conf"]);
+        $deadline = microtime(true) + 15;
+        while (true) {
+            $s = @stream_socket_client("tcp://127.0.0.1:{$this->httpPort}", $errno, $errstr, 0.2);
+            if ($s !== false) {
+                fclose($s);
+                return;
+            }
+            if (!$this->running('nginx') || microtime(true) > $deadline) {
+                throw new \RuntimeException('nginx did not start: ' . @file_get_contents("$d/logs/nginx.log")
+                    . @file_get_contents("$d/logs/nginx-error.log"));
+            }
+            usleep(10000);
+        }
+    }
+
+    /** Simple blocking GET; returns [status, decoded body or raw string, seconds]. */
+    public function get(string $path, float $timeoutS = 30): array
+    {
+        $ch = curl_init($this->baseUrl() . $path);
+        curl_setopt_array($ch, [CURLOPT_RETURNTRANSFER => true, CURLOPT_TIMEOUT_MS => (int) ($timeoutS * 1000),
+            CURLOPT_NOPROXY => '*']);
+        $t = microtime(true);
+        $body = curl_exec($ch);
+        $dt = microtime(true) - $t;
+        $code = (int) curl_getinfo($ch, CURLINFO_RESPONSE_CODE);
+        $json = is_string($body) ? json_decode($body, true) : null;
+        return [$code, $json ?? $body, $dt];
+    }
+}
+
+/** A minimal RESP2 client for the test's own looks at Redis. */
+final class Resp
+{
+    /** @var resource */
+    private $sock;
+
+    public function __construct(string $host, int $port, float $timeoutS = 2.0)
+    {
+        $sock = @stream_socket_client("tcp://$host:$port", $errno, $errstr, $timeoutS);
+        if ($sock === false) {
+            throw new \RuntimeException("cannot connect to redis at $host:$port: $errstr");
+        }
+        stream_set_timeout($sock, (int) ceil($timeoutS));
+        $this->sock = $sock;
+    }
+
+    public function __destruct()
+    {
+        if (is_resource($this->sock)) {
+            fclose($this->sock);
+        }
+    }
+
+    public function command(string|int ...$args): mixed
+    {
+        $out = '*' . count($args) . "\r\n";
+        foreach ($args as $a) {
+            $a = (string) $a;
+            $out .= '$' . strlen($a) . "\r\n" . $a . "\r\n";
+        }
+        if (@fwrite($this->sock, $out) !== strlen($out)) {
+            throw new \RuntimeException('redis write failed');
+        }
+        return $this->read();
+    }
+
+    private function read(): mixed
+    {
+        $line = fgets($this->sock);
+        if ($line === false) {
+            throw new \RuntimeException('redis read failed');
+        }
+        $line = substr($line, 0, -2);
+        $rest = substr($line, 1);
+        switch ($line[0] ?? '') {
+            case '+':
+                return $rest;
+            case '-':
+                throw new \RuntimeException("redis error: $rest");
+            case ':':
+                return (int) $rest;
+            case '$':
+                $len = (int) $rest;
+                if ($len < 0) {
+                    return null;
+                }
+                $data = '';
+                while (strlen($data) < $len + 2) {
+                    $chunk = fread($this->sock, $len + 2 - strlen($data));
+                    if ($chunk === false || $chunk === '') {
+                        throw new \RuntimeException('redis read failed');
+                    }
+                    $data .= $chunk;
+                }
+                return substr($data, 0, $len);
+            case '*':
+                $n = (int) $rest;
+                $items = [];
+                for ($i = 0; $i < $n; $i++) {
+                    $items[] = $this->read();
+                }
+                return $n < 0 ? null : $items;
+        }
+        throw new \RuntimeException("unexpected redis reply: $line");
+    }
+}
