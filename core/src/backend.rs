@@ -78,6 +78,23 @@ impl RawConn {
     }
 }
 
+/// No `CLIENT SETINFO` after connecting: two more replies to wait for (Redis
+/// before 7.2 does not even know the command), each of which redis-rs gives
+/// the whole connect timeout.
+fn quick_handshake(info: redis::ConnectionInfo) -> redis::ConnectionInfo {
+    let settings = info.redis_settings().clone().set_skip_set_lib_name();
+    info.set_redis_settings(settings)
+}
+
+/// redis-rs waits up to the remaining connect timeout for each reply of its
+/// handshake (AUTH, SELECT): split the budget so that connecting to a server
+/// that accepts but never answers fails within `connect_timeout_ms`.
+fn handshake_budget(client: &redis::Client, connect: Duration) -> Duration {
+    let info = client.get_connection_info().redis_settings();
+    let steps = 1 + u32::from(info.password().is_some()) + u32::from(info.db() != 0);
+    connect / steps
+}
+
 /// rustls needs a crypto provider chosen once per process.
 fn install_crypto() {
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -128,12 +145,17 @@ impl Backend {
             ))
         };
         Ok(match url::parse(&cfg.redis_url)? {
-            Target::Single(u) => Backend::Single(match certs {
-                Some(c) if u.starts_with("rediss://") => {
-                    redis::Client::build_with_tls(u, c).map_err(invalid)?
-                }
-                _ => redis::Client::open(u).map_err(invalid)?,
-            }),
+            Target::Single(u) => {
+                let info =
+                    redis::IntoConnectionInfo::into_connection_info(u.as_str()).map_err(invalid)?;
+                let info = quick_handshake(info);
+                Backend::Single(match certs {
+                    Some(c) if u.starts_with("rediss://") => {
+                        redis::Client::build_with_tls(info, c).map_err(invalid)?
+                    }
+                    _ => redis::Client::open(info).map_err(invalid)?,
+                })
+            }
             Target::Cluster(nodes) => {
                 let seeds: Vec<String> = nodes
                     .hosts
@@ -185,7 +207,9 @@ impl Backend {
     /// Opens a connection with the connect timeout, then sets the I/O timeouts.
     pub fn connect(&self, connect: Duration, io: Duration) -> RedisResult<RawConn> {
         let conn = match self {
-            Backend::Single(c) => RawConn::Single(c.get_connection_with_timeout(connect)?),
+            Backend::Single(c) => {
+                RawConn::Single(c.get_connection_with_timeout(handshake_budget(c, connect))?)
+            }
             Backend::Cluster { client, .. } => RawConn::Cluster(Box::new(client.get_connection()?)),
             Backend::Sentinel(s) => RawConn::Single(
                 s.primary(connect, io)?

@@ -113,13 +113,16 @@ impl Resource {
         let rest = std::str::from_utf8(rest).ok()?;
         let (tag, kind) = rest.strip_prefix('{')?.split_once('}')?;
         let order = decode_id(tag)?;
-        match kind {
-            ":order" => Resource::order(prefix, &order).ok(),
+        let res = match kind {
+            ":order" => Resource::order(prefix, &order).ok()?,
             _ => {
                 let payment = decode_id(kind.strip_prefix(":payment:")?)?;
-                Resource::payment(prefix, &order, &payment).ok()
+                Resource::payment(prefix, &order, &payment).ok()?
             }
-        }
+        };
+        // Only keys the encoder itself produces: anything else under the
+        // prefix is not ours, however much it looks like it.
+        (res.lock_key().as_bytes() == key).then_some(res)
     }
 }
 
@@ -222,6 +225,13 @@ mod tests {
         assert_eq!(Resource::from_lock_key("m:", b"m:{1}:order:fence"), None);
         assert_eq!(Resource::from_lock_key("x:", b"m:{1}:order:lock"), None);
         assert_eq!(Resource::from_lock_key("m:", b"m:{1%ZZ}:order:lock"), None);
+        // Decodable but not canonical: lower-case escapes, raw separators.
+        assert_eq!(Resource::from_lock_key("m:", b"m:{1%3a2}:order:lock"), None);
+        assert_eq!(Resource::from_lock_key("m:", b"m:{a b}:order:lock"), None);
+        assert_eq!(
+            Resource::from_lock_key("m:", b"m:{1}:payment:a:b:lock"),
+            None
+        );
     }
 
     #[test]

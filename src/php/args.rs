@@ -2,7 +2,7 @@
 
 use ext_php_rs::convert::{FromZval, StubLiteral};
 use ext_php_rs::flags::DataType;
-use ext_php_rs::types::Zval;
+use ext_php_rs::types::{ZendHashTable, Zval};
 use monei_concurrency_core::Value;
 
 /// A PHP string as raw bytes (ids, payloads, headers); validation is the core's.
@@ -42,11 +42,7 @@ impl<'a> FromZval<'a> for Options {
 
     fn from_zval(zval: &'a Zval) -> Option<Self> {
         let table = zval.array()?;
-        let mut out = Vec::with_capacity(table.len());
-        for (key, value) in table.iter() {
-            out.push((key.to_string(), php_value_at(value, 1)));
-        }
-        Some(Options(out))
+        Some(Options(entries(table, 1)))
     }
 }
 
@@ -54,6 +50,38 @@ impl StubLiteral for Options {
     fn stub_literal(&self) -> String {
         "[]".into()
     }
+}
+
+/// (key, value) pairs of a PHP array. Keys are read as zvals: ext-php-rs'
+/// own iterator panics on a string key that is not UTF-8, which becomes a
+/// name the core then refuses like any other unknown option.
+fn entries(table: &ZendHashTable, depth: usize) -> Vec<(String, Value)> {
+    let mut it = table.iter();
+    let mut out = Vec::with_capacity(table.len());
+    while let Some((key, value)) = it.next_zval() {
+        let name = match (key.long(), key.zend_str()) {
+            (Some(n), _) if key.is_long() => n.to_string(),
+            (_, Some(s)) => match std::str::from_utf8(s.as_bytes()) {
+                Ok(text) => text.to_string(),
+                // A name nothing accepts (settings and statuses refuse NUL),
+                // never one that could pass for another key.
+                Err(_) => format!("\0non-UTF-8 key {}", String::from_utf8_lossy(s.as_bytes())),
+            },
+            _ => String::new(),
+        };
+        out.push((name, php_value_at(value, depth)));
+    }
+    out
+}
+
+/// The values of a PHP array, without touching its keys (see [`entries`]).
+pub fn values(table: &ZendHashTable) -> Vec<&Zval> {
+    let mut it = table.iter();
+    let mut out = Vec::with_capacity(table.len());
+    while let Some((_, value)) = it.next_zval() {
+        out.push(value);
+    }
+    out
 }
 
 /// Deepest nesting of arrays read from options (a transition graph needs 2).
@@ -65,12 +93,7 @@ fn php_value_at(z: &Zval, depth: usize) -> Value {
         if depth >= MAX_DEPTH {
             return Value::Other("nested array");
         }
-        return Value::Array(
-            table
-                .iter()
-                .map(|(k, v)| (k.to_string(), php_value_at(v, depth + 1)))
-                .collect(),
-        );
+        return Value::Array(entries(table, depth + 1));
     }
     if let Some(n) = z.long() {
         if z.is_long() {

@@ -36,8 +36,9 @@ fn secret_list(z: &Zval) -> Result<Vec<Vec<u8>>> {
     let Some(list) = z.array() else {
         return Err(invalid("secrets must be a string or an array of strings"));
     };
-    list.iter()
-        .map(|(_, v)| {
+    crate::php::args::values(list)
+        .into_iter()
+        .map(|v| {
             v.zend_str()
                 .map(|s| s.as_bytes().to_vec())
                 .ok_or_else(|| invalid("secrets must contain only strings"))

@@ -483,3 +483,24 @@ fn redis_lost_during_the_callback_never_reads_as_not_run() {
     });
     assert!(matches!(r, Err(ExecError::Core(Error::LockLost { .. }))));
 }
+
+#[test]
+fn a_frozen_redis_fails_a_new_connection_within_the_io_timeout() {
+    let server = RedisServer::start();
+    let mut cfg = config(&unique_prefix());
+    cfg.redis_url = server.url();
+    cfg.connect_timeout_ms = 2_000;
+    cfg.io_timeout_ms = 400;
+    let a = Locker::new(cfg).unwrap();
+    let res = a.order(b"frozen").unwrap();
+    server.signal(libc::SIGSTOP);
+    let t = Instant::now();
+    let r = a.acquire(&res, Some(0), None);
+    let took = t.elapsed();
+    server.signal(libc::SIGCONT);
+    assert!(matches!(r, Err(Error::Backend { .. })));
+    // The kernel accepts the TCP connection of a stopped process: the first
+    // reply is what never comes, and that is bounded by io_timeout_ms (no
+    // handshake commands each waiting the whole connect timeout).
+    assert!(took < Duration::from_millis(1_500), "{took:?}");
+}
