@@ -1,10 +1,10 @@
 //! `Monei\Concurrency\IdempotencyStore`: exactly-once callbacks per key.
 
 use crate::php::args::{Bytes, Options};
+use crate::php::callback::{self, Failed};
 use crate::php::exceptions::{to_php, OrThrow, Result};
 use crate::php::ini;
 use crate::php::serialize::{serialize, unserialize};
-use ext_php_rs::exception::PhpException;
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::Zval;
@@ -36,18 +36,23 @@ impl IdempotencyStore {
         fingerprint: Bytes,
         waitMs: i64,
     ) -> Result<Zval> {
-        let outcome = self.store.once(&key.0, &fingerprint.0, waitMs, || {
-            let value = callback.try_call(vec![]).map_err(PhpException::from)?;
-            let bytes = serialize(&value)?;
-            Ok::<_, PhpException>((value, bytes))
-        });
-        crate::php::ops::flush();
-        match outcome {
-            Ok(Once::Ran(value)) => Ok(value),
-            Ok(Once::Replayed(bytes)) => unserialize(&bytes),
-            Err(ExecError::Callback(e)) => Err(e),
-            Err(ExecError::Core(e)) => Err(to_php(e)),
-        }
+        // Everything is moved into the block and dropped before finish(),
+        // which may resume a bailout from inside the callback.
+        let outcome = (move || {
+            let outcome = self.store.once(&key.0, &fingerprint.0, waitMs, || {
+                let value = callback::call(&callback, vec![])?;
+                let bytes = serialize(&value)?;
+                Ok::<_, Failed>((value, bytes))
+            });
+            crate::php::ops::flush();
+            match outcome {
+                Ok(Once::Ran(value)) => Ok(value),
+                Ok(Once::Replayed(bytes)) => Ok(unserialize(&bytes)?),
+                Err(ExecError::Callback(e)) => Err(e),
+                Err(ExecError::Core(e)) => Err(Failed::Threw(to_php(e))),
+            }
+        })();
+        callback::finish(outcome)
     }
 
     /// null, 'in_progress' or 'completed'.

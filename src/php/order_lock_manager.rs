@@ -77,7 +77,11 @@ impl OrderLockManager {
         waitMs: Option<i64>,
         ttlMs: Option<i64>,
     ) -> Result<Zval> {
-        let res = self.locker.order(&incrementId.0).or_throw()?;
-        callback::execute(&self.locker, &res, &callback, waitMs, ttlMs)
+        // See ProcessingLock::execute_with_lock: nothing left to drop at finish().
+        let outcome = (move || {
+            let res = self.locker.order(&incrementId.0).or_throw()?;
+            callback::execute(&self.locker, &res, &callback, waitMs, ttlMs)
+        })();
+        callback::finish(outcome)
     }
 }

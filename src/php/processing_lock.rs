@@ -35,8 +35,13 @@ impl ProcessingLock {
         waitMs: Option<i64>,
         ttlMs: Option<i64>,
     ) -> Result<Zval> {
-        let res = self.locker.payment(&orderId.0, &paymentId.0).or_throw()?;
-        callback::execute(&self.locker, &res, &callback, waitMs, ttlMs)
+        // Everything is moved into the block and dropped before finish(),
+        // which may resume a bailout.
+        let outcome = (move || {
+            let res = self.locker.payment(&orderId.0, &paymentId.0).or_throw()?;
+            callback::execute(&self.locker, &res, &callback, waitMs, ttlMs)
+        })();
+        callback::finish(outcome)
     }
 
     pub fn acquire(
