@@ -2,7 +2,7 @@
 
 mod support;
 
-use monei_concurrency_core::{registry, Config, Error, ExecError, Locker};
+use monei_concurrency_core::{Config, Error, ExecError, Locker};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 use support::*;
@@ -142,7 +142,6 @@ fn lease_of_a_dead_holder_expires_and_wakes_the_waiter() {
     assert!(waited >= Duration::from_millis(250), "{waited:?}");
     assert!(waited < Duration::from_millis(2_000), "{waited:?}");
     drop(l);
-    registry::release_all();
 }
 
 #[test]
@@ -271,25 +270,6 @@ fn extend_moves_the_expiry() {
 }
 
 #[test]
-fn release_all_frees_everything_this_process_holds() {
-    let (cfg, a) = setup();
-    let b = other_process(&cfg, 1);
-    let r1 = a.order(b"x1").unwrap();
-    let r2 = a.payment(b"x1", b"p").unwrap();
-    assert!(a.lock(&r1, Some(0), None).unwrap());
-    assert!(a.lock(&r1, Some(0), None).unwrap());
-    let l2 = a.acquire(&r2, Some(0), None).unwrap();
-    std::mem::forget(l2); // as after a fatal error: the Rust frame never ran
-    assert!(registry::release_all() >= 2);
-    assert!(!b.is_locked(&r1).unwrap());
-    assert!(!b.is_locked(&r2).unwrap());
-    assert!(
-        !a.unlock(&r1).unwrap(),
-        "unlock after release_all has nothing to free"
-    );
-}
-
-#[test]
 fn wait_for_unlock_is_woken() {
     let (cfg, a) = setup();
     let res = a.order(b"wfu").unwrap();
@@ -346,7 +326,10 @@ fn many_threads_as_processes_never_overlap() {
                         inside.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                         Ok::<_, ()>(())
                     })
-                    .unwrap_or_else(|_| panic!("execute failed"));
+                    .unwrap_or_else(|e| match e {
+                        ExecError::Core(e) => panic!("execute failed: {e}"),
+                        ExecError::Callback(()) => panic!("callback failed"),
+                    });
                 }
             })
         })
