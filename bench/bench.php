@@ -1,0 +1,320 @@
+<?php
+// Runs every bench scenario for the extension and the anchors, checks the
+// speed targets, prints the results table and writes bench/results.md plus
+// the wait-time data that bench/wait-times.gp plots.
+//
+// Started by bench/run.sh with BENCH_REDIS_PORT (a private redis-server),
+// BENCH_EXT (the built extension) and BENCH_DATA (a scratch directory).
+// BENCH_QUICK=1 shrinks every scenario (for trying the bench out, not for figures).
+// Exit status: 0 if every target passed, 1 if one failed, 2 on an error.
+
+declare(strict_types=1);
+require __DIR__ . '/lib/common.php';
+
+$port = (int) getenv('BENCH_REDIS_PORT');
+$ext = (string) getenv('BENCH_EXT');
+$data = (string) getenv('BENCH_DATA');
+$quick = getenv('BENCH_QUICK') === '1';
+if (!$port || !is_file($ext) || !is_dir($data)) {
+    fwrite(STDERR, "bench.php: run it through bench/run.sh\n");
+    exit(2);
+}
+
+const NAMES = [
+    'monei' => 'monei_concurrency',
+    'handwritten' => 'hand-written phpredis',
+    'symfony_phpredis' => 'symfony/lock+phpredis',
+    'symfony_predis' => 'symfony/lock+Predis',
+];
+
+// Sizes. Scenario 1: ROUNDS processes per implementation, interleaved, that
+// together run UNCONTENDED cycles.
+$S = [
+    'uncontended' => 20000, 'rounds' => 4, 'block' => 250,
+    'contended_rounds' => 3,
+    'idem_calls' => 4000, 'idem_rounds' => 3,
+    'memory' => 1000000,
+    'tp_procs' => [1, 2, 4, 8, 16], 'tp_seconds' => 1.5,
+];
+if ($quick) {
+    $S = ['uncontended' => 2000, 'rounds' => 2, 'block' => 250, 'contended_rounds' => 1,
+        'idem_calls' => 1000, 'idem_rounds' => 1, 'memory' => 20000,
+        'tp_procs' => [1, 4], 'tp_seconds' => 0.5] + $S;
+}
+
+$admin = phpredis($port);
+$started = microtime(true);
+$load = [sys_getloadavg()];
+
+function say(string $msg): void
+{
+    fwrite(STDERR, sprintf("[%5.0fs] %s\n", microtime(true) - $GLOBALS['started'], $msg));
+}
+
+/** Runs one scenario script in a fresh PHP process with the extension loaded. */
+function scenario(string $name, array $params): array
+{
+    global $ext, $port, $admin;
+    $admin->flushAll();
+    $params['port'] = $port;
+    $cmd = [PHP_BINARY, '-d', "extension=$ext", '-d', 'memory_limit=1G',
+        __DIR__ . "/scenarios/$name.php", json_encode($params)];
+    $proc = proc_open($cmd, [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
+    $out = stream_get_contents($pipes[1]);
+    $err = stream_get_contents($pipes[2]);
+    $rc = proc_close($proc);
+    $lines = array_filter(explode("\n", trim($out)));
+    $result = $rc === 0 && $lines ? json_decode(end($lines), true) : null;
+    if (!is_array($result)) {
+        throw new RuntimeException("scenario $name " . json_encode($params) . " failed (exit $rc):\n$err$out");
+    }
+    return $result;
+}
+
+/** Implementations in a different order each round, so none always runs first or last. */
+function rotation(int $round): array
+{
+    $n = count(IMPLS);
+    return array_map(fn($i) => IMPLS[($i + $round) % $n], range(0, $n - 1));
+}
+
+/**
+ * Ratio of each measured block to the PING blocks on either side of it
+ * (measured in the same process right before and after), one per block.
+ */
+function paired_ratios(array $blocks, array $pings, float $factor): array
+{
+    $r = [];
+    foreach ($blocks as $i => $v) {
+        $r[] = $v / ($factor * ($pings[$i] + $pings[$i + 1]) / 2);
+    }
+    return $r;
+}
+
+try {
+    // Make sure everything loads before spending minutes.
+    foreach (IMPLS as $impl) {
+        scenario('uncontended', ['impl' => $impl, 'cycles' => 250, 'block' => 250, 'round' => -1]);
+    }
+
+    // 1. Uncontended cycles.
+    $unc = array_fill_keys(IMPLS, ['ping' => [], 'cycle' => [], 'ratio' => []]);
+    $per = intdiv($S['uncontended'], $S['rounds']);
+    for ($round = 0; $round < $S['rounds']; $round++) {
+        foreach (rotation($round) as $impl) {
+            say("uncontended: $impl, round " . ($round + 1) . "/{$S['rounds']}, $per cycles");
+            $r = scenario('uncontended', ['impl' => $impl, 'cycles' => $per, 'block' => $S['block'], 'round' => $round]);
+            array_push($unc[$impl]['ping'], ...$r['ping_us']);
+            array_push($unc[$impl]['cycle'], ...$r['cycle_us']);
+            array_push($unc[$impl]['ratio'], ...paired_ratios($r['cycle_us'], $r['ping_us'], 2));
+        }
+    }
+
+    // 2. Contended hand-off.
+    $con = [];
+    $floor = [];
+    foreach (['8x1' => [8, 100, 1], '2x20' => [2, 50, 20]] as $label => [$procs, $cycles, $ms]) {
+        $con[$label] = array_fill_keys(IMPLS, []);
+        for ($round = 0; $round < $S['contended_rounds']; $round++) {
+            foreach (rotation($round) as $impl) {
+                say("contended $procs x $cycles x {$ms} ms: $impl, round " . ($round + 1) . "/{$S['contended_rounds']}");
+                $r = scenario('contended', ['impl' => $impl, 'procs' => $procs, 'cycles' => $cycles,
+                    'work_ms' => $ms, 'round' => $round]);
+                if ($r['overlaps'] !== 0 || $r['cycles'] !== $procs * $cycles) {
+                    throw new RuntimeException("$impl broke mutual exclusion: {$r['overlaps']} overlapping holders");
+                }
+                $con[$label][$impl][] = $r;
+            }
+            say("contended $procs x $cycles x {$ms} ms: reference RPUSH/BLPOP ring, round " . ($round + 1));
+            $floor[$label][] = scenario('handoff_floor', ['procs' => $procs, 'cycles' => $cycles,
+                'work_ms' => $ms, 'round' => $round]);
+        }
+    }
+
+    // 3. Idempotency (the extension only: none of the anchors has it).
+    $idem = ['ping' => [], 'new' => [], 'replay' => [], 'replay_ratio' => []];
+    for ($round = 0; $round < $S['idem_rounds']; $round++) {
+        say('idempotency: round ' . ($round + 1) . "/{$S['idem_rounds']}");
+        $r = scenario('idempotency', ['calls' => intdiv($S['idem_calls'], $S['idem_rounds']),
+            'block' => $S['block'], 'round' => $round]);
+        array_push($idem['ping'], ...$r['ping_us']);
+        array_push($idem['new'], ...$r['new_us']);
+        array_push($idem['replay'], ...$r['replay_us']);
+        // Replay block i sits between PING blocks 2i+1 and 2i+2.
+        foreach ($r['replay_us'] as $i => $v) {
+            $idem['replay_ratio'][] = $v / (($r['ping_us'][2 * $i + 1] + $r['ping_us'][2 * $i + 2]) / 2);
+        }
+    }
+
+    // 5. Throughput on distinct keys.
+    $tp = [];
+    foreach ($S['tp_procs'] as $i => $procs) {
+        foreach (rotation($i) as $impl) {
+            say("throughput: $impl, $procs process(es), {$S['tp_seconds']} s");
+            $tp[$procs][$impl] = scenario('throughput', ['impl' => $impl, 'procs' => $procs,
+                'seconds' => $S['tp_seconds'], 'round' => $i])['per_s'];
+        }
+    }
+
+    // 4. Memory: last, it is the long one.
+    say("memory: monei, {$S['memory']} cycles");
+    $mem = scenario('memory', ['impl' => 'monei', 'cycles' => $S['memory'], 'orders' => 1000, 'warmup' => 10000]);
+} catch (Throwable $e) {
+    fwrite(STDERR, "bench failed: " . $e->getMessage() . "\n");
+    exit(2);
+}
+$load[] = sys_getloadavg();
+
+// ---------------------------------------------------------------- report
+
+$rows = [];
+$fails = 0;
+$us = fn(float $v) => sprintf('%.0f µs', $v);
+$ms = fn(float $v) => $v >= 100 ? sprintf('%.0f', $v) : sprintf('%.1f', $v);
+$x = fn(float $v) => sprintf('%.2fx', $v);
+
+/** Adds a row: $cells per implementation (missing = "—"), target text and verdict (null = no target). */
+$row = function (string $label, array $cells, string $target = '', ?bool $pass = null) use (&$rows, &$fails) {
+    $line = [$label];
+    foreach (IMPLS as $impl) {
+        $line[] = $cells[$impl] ?? '—';
+    }
+    $line[] = $target;
+    $line[] = $pass === null ? '' : ($pass ? 'PASS' : 'FAIL');
+    if ($pass === false) {
+        $fails++;
+    }
+    $rows[] = $line;
+};
+$each = fn(callable $f) => array_combine(IMPLS, array_map($f, IMPLS));
+
+// 1
+$pingU = $each(fn($i) => median($unc[$i]['ping']));
+$cycU = $each(fn($i) => median($unc[$i]['cycle']));
+$ratioU = $each(fn($i) => median($unc[$i]['ratio']));
+$row('phpredis PING round trip, measured alongside scenario 1', array_map($us, $pingU));
+$row("1. uncontended cycle ({$S['uncontended']} per implementation)", array_map($us, $cycU));
+$row('1. uncontended cycle / (2 x PING)', array_map($x, $ratioU), '≤ 1.15x', $ratioU['monei'] <= 1.15);
+$speedup = $cycU['symfony_phpredis'] / $cycU['monei'];
+$row('1. symfony/lock+phpredis cycle / monei cycle', ['monei' => $x($speedup)], '≥ 2.50x', $speedup >= 2.5);
+
+// 2
+$cstat = function (string $label, string $impl) use ($con) {
+    $runs = $con[$label][$impl];
+    $waits = array_merge(...array_column($runs, 'waits_ms'));
+    $maxes = array_map('max', array_column($runs, 'waits_ms'));
+    return [
+        'overhead' => median(array_column($runs, 'overhead_us')),
+        'overhead_ratio' => median(array_map(fn($r) => $r['overhead_us'] / (2 * $r['ping_us']), $runs)),
+        'ping' => median(array_column($runs, 'ping_us')),
+        'work' => median(array_column($runs, 'work_per_cycle_ms')),
+        'p50' => median(array_map(fn($w) => percentile($w, 50), array_column($runs, 'waits_ms'))),
+        'p99' => median(array_map(fn($w) => percentile($w, 99), array_column($runs, 'waits_ms'))),
+        'max' => median($maxes),
+        'worst' => max($maxes),
+        'all' => $waits,
+    ];
+};
+$c8 = $each(fn($i) => $cstat('8x1', $i));
+$c2 = $each(fn($i) => $cstat('2x20', $i));
+$work8 = median(array_column($c8, 'work'));
+$row(sprintf('2. 8 procs x 100 x 1 ms (work measured: %.2f ms): hand-off overhead per cycle', $work8),
+    array_map(fn($c) => sprintf('%.0f µs = %.2f x 2 x PING (PING %.0f µs)', $c['overhead'], $c['overhead_ratio'], $c['ping']), $c8),
+    '≤ 1.00 x 2 x PING', $c8['monei']['overhead_ratio'] <= 1.0);
+$fl = fn(string $label) => sprintf('%.0f µs = %.2f x 2 x PING (PING %.0f µs)',
+    median(array_column($floor[$label], 'overhead_us')),
+    median(array_map(fn($r) => $r['overhead_us'] / (2 * $r['ping_us']), $floor[$label])),
+    median(array_column($floor[$label], 'ping_us')));
+$row('2. reference, no lock: the same 8 processes pass a token with phpredis RPUSH → BLPOP (one woken hand-off per cycle): overhead per cycle',
+    ['monei' => $fl('8x1')]);
+$waitCell = fn($c) => sprintf('%s / %s / %s ms', $ms($c['p50']), $ms($c['p99']), $ms($c['max']))
+    . ($c['worst'] > $c['max'] ? sprintf(' (worst run %s)', $ms($c['worst'])) : '');
+$row('2. 8 x 1 ms: wait p50 / p99 / max', array_map($waitCell, $c8), 'max ≤ 24 ms', $c8['monei']['max'] <= 24);
+$fw = function (string $label) use ($floor, $waitCell) {
+    $runs = array_column($floor[$label], 'waits_ms');
+    $maxes = array_map('max', $runs);
+    return $waitCell(['p50' => median(array_map(fn($w) => percentile($w, 50), $runs)),
+        'p99' => median(array_map(fn($w) => percentile($w, 99), $runs)), 'max' => median($maxes), 'worst' => max($maxes)]);
+};
+$row('2. reference, no lock: RPUSH → BLPOP token ring, 8 x 1 ms: time from passing the token on to getting it back, p50 / p99 / max',
+    ['monei' => $fw('8x1')]);
+$row('2. 2 procs x 50 x 20 ms: wait p50 / p99 / max', array_map($waitCell, $c2), 'max ≤ 25 ms', $c2['monei']['max'] <= 25);
+$row('2. 2 x 20 ms: hand-off overhead per cycle', array_map(fn($c) => sprintf('%.0f µs', $c['overhead']), $c2));
+$row('2. reference, no lock: RPUSH → BLPOP token ring, 2 processes x 20 ms: overhead per cycle', ['monei' => $fl('2x20')]);
+$row('2. reference, no lock: RPUSH → BLPOP token ring, 2 x 20 ms: time from passing the token on to getting it back, p50 / p99 / max',
+    ['monei' => $fw('2x20')]);
+
+// 3
+$replayRatio = median($idem['replay_ratio']);
+$row('phpredis PING round trip, measured alongside scenario 3', ['monei' => $us(median($idem['ping']))]);
+$row('3. once() on a new key', ['monei' => $us(median($idem['new']))]);
+$row('3. once() replay of a completed key', ['monei' => sprintf('%s = %.2f x PING', $us(median($idem['replay'])), $replayRatio)],
+    '≤ 1.30 x PING', $replayRatio <= 1.3);
+
+// 4
+$row(sprintf('4. RSS growth over %s cycles (%d → %d KiB, %.0f µs/cycle)', number_format($mem['cycles']),
+    $mem['rss_before_kib'], $mem['rss_after_kib'], $mem['cycle_us']),
+    ['monei' => sprintf('%d KiB', $mem['growth_kib'])], '≤ 1024 KiB', $mem['growth_kib'] <= 1024);
+
+// 5
+foreach ($tp as $procs => $byImpl) {
+    $row("5. throughput, $procs process" . ($procs > 1 ? 'es' : '') . ', distinct orders (cycles/s)',
+        array_map(fn($v) => number_format($v, 0, '.', ','), $byImpl));
+}
+
+// Table.
+$head = ['scenario', ...array_values(NAMES), 'target', 'PASS/FAIL'];
+$md = '| ' . implode(' | ', $head) . " |\n|" . str_repeat(' --- |', count($head)) . "\n";
+foreach ($rows as $r) {
+    $md .= '| ' . implode(' | ', $r) . " |\n";
+}
+echo "\n", $md, "\n";
+echo $fails ? "$fails target(s) FAILED\n" : "All targets PASS\n";
+
+// results.md
+$ver = fn(string $cmd) => trim((string) shell_exec($cmd . ' 2>/dev/null'));
+$sfVersion = $ver("dpkg-query -W -f='\${Version}' php-symfony-lock");
+$env = sprintf("PHP %s, phpredis %s, Predis %s, symfony/lock %s, %s; %d CPUs (%s); commit %s",
+    PHP_VERSION, phpversion('redis'), Predis\Client::VERSION, $sfVersion,
+    $ver('redis-server --version | cut -d" " -f1-3'), (int) $ver('nproc'),
+    $ver("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs"), $ver('git -C ' . escapeshellarg(dirname(__DIR__)) . ' describe --always --dirty') ?: '?');
+$report = "# Benchmark results\n\n"
+    . "Written by `make bench` (bench/run.sh) on " . date('Y-m-d H:i T') . sprintf(", %.0f s.\n\n", microtime(true) - $started)
+    . "$env. Load average (1/5/15 min) before: " . implode(' ', array_map(fn($v) => sprintf('%.2f', $v), $load[0]))
+    . ', after: ' . implode(' ', array_map(fn($v) => sprintf('%.2f', $v), $load[1])) . ".\n"
+    . ($quick ? "\n**BENCH_QUICK=1: reduced sizes, not representative.**\n" : '')
+    . "\n$md\n"
+    . ($fails ? "**$fails target(s) FAILED.**\n" : "All targets PASS.\n")
+    . <<<'TXT'
+
+How these are measured (one loopback redis-server started for the run, `save ''`, `appendonly no`):
+
+- Every scenario runs in fresh PHP processes, Redis flushed in between; the implementations take turns in a different order each round.
+- PING is phpredis `ping()` timed in the same process as what it is compared with: in scenarios 1 and 3 in blocks alternating with the measured blocks, each ratio taken against the PING blocks right before and after and then the median over blocks; in scenario 2 right before and after each run.
+- 1: blocks of 250 acquire+release cycles on distinct keys with an empty callback, over 4 processes per implementation (after 300 warm-up cycles each); µs figures are medians of block means.
+- 2: the processes start together and take one key; the work is `usleep()` and its measured time is the "ideal"; overhead = (wall − total work) / cycles, wait = from the lock call to the start of the callback. Three runs per implementation: overhead, p50, p99 and max are medians over the runs (the worst single run is shown when higher); every run checks that no two holders overlapped.
+- 2, reference rows (figures in the first column): the same number of processes pass a token around a ring with phpredis `RPUSH` → `BLPOP` and no lock logic at all, holding it for the same work, measured the same way: what one woken hand-off through Redis per cycle costs on this machine.
+- 3: the extension only (none of the anchors has idempotency); a small array result.
+- 4: the extension only; VmRSS after 10,000 warm-up cycles and after 1,000,000 more executeWithLock() cycles cycling over 1,000 orders.
+- 5: every process loops on its own keys for 1.5 s; total cycles per second.
+- The anchors: symfony/lock 5.4 (`LockFactory` + `RedisStore`, blocking `acquire()`, `release()`) over phpredis and over Predis; a hand-written phpredis lock (`SET NX PX`, `EVALSHA` compare-and-delete, 2 ms `usleep` retry).
+
+TXT;
+file_put_contents(__DIR__ . '/results.md', $report);
+
+// Wait-time distributions of scenario 2 for gnuplot: sorted waits and the
+// fraction of acquisitions that waited at least that long.
+foreach (['8x1' => $c8, '2x20' => $c2] as $label => $stats) {
+    foreach (IMPLS as $impl) {
+        $w = $stats[$impl]['all'];
+        sort($w);
+        $n = count($w);
+        $lines = '';
+        foreach ($w as $k => $v) {
+            $lines .= sprintf("%.4f %.6f\n", max($v, 0.001), ($n - $k) / $n);
+        }
+        file_put_contents("$data/waits-$label-$impl.dat", $lines);
+    }
+}
+say('done');
+exit($fails ? 1 : 0);

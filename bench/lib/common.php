@@ -1,0 +1,244 @@
+<?php
+// Shared by the bench scenarios: the four lock implementations behind one
+// interface, PING timing, forking and small statistics helpers.
+//
+// Every scenario is a separate PHP process started by bench/bench.php with
+// the extension loaded; it reads its parameters as JSON from argv[1] and
+// prints its measurements as JSON on stdout.
+
+declare(strict_types=1);
+
+require_once '/usr/share/php/Symfony/Component/Lock/autoload.php';
+require_once '/usr/share/php/Predis/autoload.php';
+
+use Symfony\Component\Lock\LockFactory;
+use Symfony\Component\Lock\Store\RedisStore;
+
+const IMPLS = ['monei', 'handwritten', 'symfony_phpredis', 'symfony_predis'];
+
+/** A lock: run $work while holding the lock on $key, waiting as long as needed. */
+interface BenchLock
+{
+    public function run(string $key, callable $work): void;
+}
+
+/** The extension: ProcessingLock::executeWithLock() with its defaults (auto-renewed lease). */
+final class MoneiLock implements BenchLock
+{
+    private Monei\Concurrency\ProcessingLock $lock;
+
+    public function __construct(int $port)
+    {
+        $this->lock = new Monei\Concurrency\ProcessingLock([
+            'redis_url' => "redis://127.0.0.1:$port",
+            'lock_wait_ms' => 120000,
+        ]);
+    }
+
+    public function run(string $key, callable $work): void
+    {
+        $this->lock->executeWithLock($key, 'pay', $work);
+    }
+}
+
+/**
+ * The best a userland PHP lock can do over phpredis: SET NX PX to take,
+ * EVALSHA compare-and-delete to release, retry every 2 ms while busy.
+ */
+final class HandWrittenLock implements BenchLock
+{
+    private const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+    private string $sha;
+    private string $prefix;
+    private int $seq = 0;
+
+    public function __construct(private Redis $redis)
+    {
+        $this->sha = $redis->script('load', self::RELEASE);
+        $this->prefix = bin2hex(random_bytes(8)) . '.';
+    }
+
+    public function run(string $key, callable $work): void
+    {
+        $k = "hw:{$key}";
+        $token = $this->prefix . ++$this->seq;
+        while (!$this->redis->set($k, $token, ['nx', 'px' => 30000])) {
+            usleep(2000);
+        }
+        try {
+            $work();
+        } finally {
+            $r = $this->redis->evalSha($this->sha, [$k, $token], 1);
+            if ($r === false && str_contains((string) $this->redis->getLastError(), 'NOSCRIPT')) {
+                $this->redis->clearLastError();
+                $this->redis->eval(self::RELEASE, [$k, $token], 1);
+            }
+        }
+    }
+}
+
+/** symfony/lock 5.4 as documented: LockFactory + RedisStore, blocking acquire(), release(). */
+final class SymfonyLock implements BenchLock
+{
+    private LockFactory $factory;
+
+    public function __construct($client)
+    {
+        $this->factory = new LockFactory(new RedisStore($client));
+    }
+
+    public function run(string $key, callable $work): void
+    {
+        $lock = $this->factory->createLock("sf:{$key}");
+        $lock->acquire(true);
+        try {
+            $work();
+        } finally {
+            $lock->release();
+        }
+    }
+}
+
+function phpredis(int $port): Redis
+{
+    $r = new Redis();
+    if (!$r->connect('127.0.0.1', $port, 2.0)) {
+        throw new RuntimeException("cannot connect to redis on port $port");
+    }
+    return $r;
+}
+
+/** A fresh lock object of implementation $impl with its own connection(s). */
+function make_lock(string $impl, int $port): BenchLock
+{
+    switch ($impl) {
+        case 'monei':
+            return new MoneiLock($port);
+        case 'handwritten':
+            return new HandWrittenLock(phpredis($port));
+        case 'symfony_phpredis':
+            return new SymfonyLock(phpredis($port));
+        case 'symfony_predis':
+            $c = new Predis\Client(['scheme' => 'tcp', 'host' => '127.0.0.1', 'port' => $port]);
+            $c->connect();
+            return new SymfonyLock($c);
+    }
+    throw new InvalidArgumentException("unknown implementation $impl");
+}
+
+/** Mean phpredis PING round trip over $n calls, in microseconds. */
+function ping_block(Redis $r, int $n): float
+{
+    $t = hrtime(true);
+    for ($i = 0; $i < $n; $i++) {
+        $r->ping();
+    }
+    return (hrtime(true) - $t) / $n / 1000;
+}
+
+/** Median of $blocks block means of $per PINGs each, in microseconds. */
+function ping_us(Redis $r, int $blocks = 10, int $per = 200): float
+{
+    $m = [];
+    for ($b = 0; $b < $blocks; $b++) {
+        $m[] = ping_block($r, $per);
+    }
+    return median($m);
+}
+
+function median(array $xs): float
+{
+    return percentile($xs, 50);
+}
+
+/** Percentile by linear interpolation between closest ranks. */
+function percentile(array $xs, float $p): float
+{
+    if (!$xs) {
+        return NAN;
+    }
+    sort($xs);
+    $pos = ($p / 100) * (count($xs) - 1);
+    $lo = (int) floor($pos);
+    $hi = (int) ceil($pos);
+    return $xs[$lo] + ($xs[$hi] - $xs[$lo]) * ($pos - $lo);
+}
+
+function params(): array
+{
+    $p = json_decode($GLOBALS['argv'][1] ?? '{}', true, 512, JSON_THROW_ON_ERROR);
+    $p['port'] = (int) ($p['port'] ?? getenv('BENCH_REDIS_PORT'));
+    return $p;
+}
+
+function emit(array $result): void
+{
+    echo json_encode($result, JSON_THROW_ON_ERROR | JSON_PRESERVE_ZERO_FRACTION), "\n";
+}
+
+/** Resident set size of this process in KiB. */
+function rss_kib(): int
+{
+    $s = file_get_contents('/proc/self/status');
+    if (!preg_match('/^VmRSS:\s+(\d+)\s+kB/m', $s, $m)) {
+        throw new RuntimeException('no VmRSS in /proc/self/status');
+    }
+    return (int) $m[1];
+}
+
+/** Sleeps until the monotonic clock reaches $at (ns), spinning for the last 200 us. */
+function sleep_until(int $at): void
+{
+    $left = $at - hrtime(true);
+    if ($left > 300_000) {
+        usleep(intdiv($left - 200_000, 1000));
+    }
+    while (hrtime(true) < $at) {
+    }
+}
+
+/**
+ * Forks $n children running $child($index) (which returns an array), waits for
+ * all of them and returns their results in order. A failing child fails the run.
+ */
+function fork_all(int $n, callable $child): array
+{
+    $dir = sys_get_temp_dir();
+    $files = [];
+    $pids = [];
+    for ($i = 0; $i < $n; $i++) {
+        $files[$i] = tempnam($dir, 'monei-bench-');
+        $pid = pcntl_fork();
+        if ($pid < 0) {
+            throw new RuntimeException('fork failed');
+        }
+        if ($pid === 0) {
+            $rc = 0;
+            try {
+                file_put_contents($files[$i], serialize($child($i)));
+            } catch (Throwable $e) {
+                fwrite(STDERR, "child $i: " . get_class($e) . ': ' . $e->getMessage() . "\n");
+                $rc = 1;
+            }
+            exit($rc);
+        }
+        $pids[$i] = $pid;
+    }
+    $failed = 0;
+    foreach ($pids as $pid) {
+        pcntl_waitpid($pid, $status);
+        if (!pcntl_wifexited($status) || pcntl_wexitstatus($status) !== 0) {
+            $failed++;
+        }
+    }
+    $out = [];
+    foreach ($files as $i => $f) {
+        $data = file_get_contents($f);
+        unlink($f);
+        $out[$i] = $data === '' ? null : unserialize($data);
+    }
+    if ($failed) {
+        throw new RuntimeException("$failed of $n child processes failed");
+    }
+    return $out;
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `make bench`: benchmarks of monei_concurrency against the PHP locks people
+# use today, with the speed targets. Starts its own redis-server on a free
+# loopback port, runs bench/bench.php, writes bench/results.md and
+# bench/wait-times.png. Exits non-zero if a target FAILs.
+# BENCH_QUICK=1 bench/run.sh: a reduced run, to try it out.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+ext="$root/target/release/libmonei_concurrency.so"
+[ -f "$ext" ] || { echo "bench: $ext not built (run make bench)" >&2; exit 2; }
+php -r 'exit(extension_loaded("redis") && function_exists("pcntl_fork") ? 0 : 1);' \
+  || { echo "bench: php needs the redis and pcntl extensions" >&2; exit 2; }
+
+dir=$(mktemp -d)
+cleanup() {
+  [ -f "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+port=$(php -r '$s = stream_socket_server("tcp://127.0.0.1:0"); echo explode(":", stream_socket_get_name($s, false))[1];')
+redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+  --dir "$dir" --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
+  --maxmemory-policy noeviction >/dev/null
+for _ in $(seq 100); do
+  redis-cli -p "$port" ping >/dev/null 2>&1 && break
+  sleep 0.05
+done
+
+mkdir "$dir/data"
+rc=0
+BENCH_REDIS_PORT=$port BENCH_EXT=$ext BENCH_DATA="$dir/data" php "$root/bench/bench.php" || rc=$?
+if [ "$rc" -le 1 ]; then
+  gnuplot -e "datadir='$dir/data'; out='$root/bench/wait-times.png'" "$root/bench/wait-times.gp"
+  echo "Wrote bench/results.md and bench/wait-times.png"
+fi
+exit "$rc"

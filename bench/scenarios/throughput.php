@@ -1,0 +1,30 @@
+<?php
+// Scenario 5: `procs` processes run lock cycles on distinct keys (empty
+// callback) for `seconds`; total cycles per second. Params: impl, procs, seconds, round.
+declare(strict_types=1);
+require __DIR__ . '/../lib/common.php';
+
+$p = params();
+$procs = (int) $p['procs'];
+$start = hrtime(true) + 300_000_000 + $procs * 20_000_000;
+$stop = $start + (int) round($p['seconds'] * 1e9);
+
+$results = fork_all($procs, function (int $idx) use ($p, $start, $stop) {
+    $lock = make_lock($p['impl'], $p['port']);
+    $noop = static function (): void {};
+    $tag = "t{$p['round']}-{$idx}-" . getmypid() . '-';
+    for ($i = 0; $i < 50; $i++) {
+        $lock->run("{$tag}w$i", $noop);
+    }
+    sleep_until($start);
+    $n = 0;
+    do {
+        $lock->run($tag . $n, $noop);
+        $n++;
+    } while (hrtime(true) < $stop);
+    return ['cycles' => $n, 'end' => hrtime(true)];
+});
+
+$total = array_sum(array_column($results, 'cycles'));
+$end = max(array_column($results, 'end'));
+emit(['cycles' => $total, 'per_s' => $total / (($end - $start) / 1e9)]);
