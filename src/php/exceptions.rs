@@ -62,7 +62,8 @@ impl ExceptionClass {
     }
 
     pub fn throw(&self, msg: String) -> PhpException {
-        PhpException::new(msg, 0, self.entry())
+        // Messages may echo caller input; PHP cannot carry a NUL in them.
+        PhpException::new(msg.replace('\0', "\\0"), 0, self.entry())
     }
 }
 

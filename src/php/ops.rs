@@ -145,6 +145,10 @@ pub fn flush() {
                 .try_call(vec![&e.level, &e.message, &context])
                 .is_err()
             {
+                // exit() in the logger goes ahead; any other exception is dropped.
+                if ExecutorGlobals::pending_exception_class().as_deref() == Some("UnwindExit") {
+                    break;
+                }
                 let _ = ExecutorGlobals::take_exception();
             }
         }
@@ -154,8 +158,13 @@ pub fn flush() {
 
 /// At request end: deliver what is left, then let go of the logger while the
 /// engine is still up.
+
+/// At request end: let go of the logger without calling it. RSHUTDOWN runs
+/// while PHP deactivates its modules, after exit() or a fatal error as well;
+/// a logger that throws or exits there crashed the process, so events still
+/// queued (the request-end releases among them) are dropped. The counters of
+/// stats() still count them.
 pub fn shutdown() {
-    flush();
     LOGGER.with(|l| *l.borrow_mut() = None);
     events::set_enabled(false);
 }
