@@ -156,9 +156,6 @@ pub fn flush() {
     DISPATCHING.with(|d| d.set(false));
 }
 
-/// At request end: deliver what is left, then let go of the logger while the
-/// engine is still up.
-
 /// At request end: let go of the logger without calling it. RSHUTDOWN runs
 /// while PHP deactivates its modules, after exit() or a fatal error as well;
 /// a logger that throws or exits there crashed the process, so events still
