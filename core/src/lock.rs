@@ -142,6 +142,7 @@ impl Locker {
                 terms.ttl_ms,
                 queue_ms,
                 self.claim_ms(terms),
+                queued,
             )? {
                 Attempt::Acquired(token) => {
                     let grant = Grant {

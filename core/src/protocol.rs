@@ -30,6 +30,7 @@ pub fn acquire(
     ttl_ms: u64,
     wait_ms: u64,
     claim_ms: u64,
+    was_queued: bool,
 ) -> Result<Attempt> {
     let holder = crate::holder::current();
     let (lock, queue, info, fence, wake) = (
@@ -39,7 +40,11 @@ pub fn acquire(
         res.fence_key(),
         res.signal_key(owner),
     );
+    // A retry on a fresh connection (see Conn::run) may follow an attempt
+    // that queued us before the old connection died: let it clean up.
+    let mut retry = false;
     let reply: Vec<i64> = conn.run(|c| {
+        let may_be_queued = was_queued || std::mem::replace(&mut retry, true);
         scripts::ACQUIRE
             .key(&lock)
             .key(&queue)
@@ -51,6 +56,7 @@ pub fn acquire(
             .arg(wait_ms)
             .arg(&holder)
             .arg(claim_ms)
+            .arg(if may_be_queued { "1" } else { "0" })
             .invoke(c)
     })?;
     Ok(attempt(reply))

@@ -3,6 +3,7 @@
 -- ARGV: 1 owner, 2 ttl_ms, 3 wait_ms (0: do not queue), 4 holder ("host\tpid\trequest"),
 --       5 claim ttl_ms: how long a lock handed to this waiter lasts until the
 --         waiter, alive, extends it (a dead waiter must not keep it for a full ttl)
+--       6 '1' if an earlier attempt of this caller may have queued it
 -- Returns {1, token} when the caller took the lock, {2, token} when a release
 -- had already handed it to the caller (it then lasts only the claim ttl),
 -- {0, pttl} when it is busy.
@@ -14,7 +15,7 @@ if holder == owner then
   return {2, tonumber(redis.call('HGET', KEYS[1], 'token'))}
 end
 if not holder then
-  if redis.call('HDEL', KEYS[3], owner) == 1 then
+  if ARGV[6] == '1' and redis.call('HDEL', KEYS[3], owner) == 1 then
     redis.call('LREM', KEYS[2], 1, owner)
   end
   local s, us = redis_now()

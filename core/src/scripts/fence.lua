@@ -10,14 +10,16 @@ local function now_ms()
   local s, us = redis_now()
   return s * 1000 + math.floor(us / 1000)
 end
--- s, us: Redis time, as redis_now() returned it.
+-- s, us: Redis time, as redis_now() returned it. While the clock moves on (the
+-- usual case) the new token is the time itself, so one SET ... GET both stores
+-- it and reads the last one; only a clock that went back costs a second write.
 local function next_token(fence_key, s, us)
-  local floor = s * 1000000 + us
-  local token = redis.call('INCR', fence_key)
-  if token < floor then
-    token = floor
-    redis.call('SET', fence_key, string.format('%d', token))
+  local token = s * 1000000 + us
+  local last = tonumber(redis.call('SET', fence_key, string.format('%d', token),
+    'PX', FENCE_RETENTION_MS, 'GET'))
+  if last and last >= token then
+    token = last + 1
+    redis.call('SET', fence_key, string.format('%d', token), 'PX', FENCE_RETENTION_MS)
   end
-  redis.call('PEXPIRE', fence_key, FENCE_RETENTION_MS)
   return token
 end
