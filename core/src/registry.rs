@@ -314,7 +314,9 @@ pub(crate) fn register(n: NewLease) -> Lease {
             ttl_ms: n.ttl_ms,
             auto_renew: n.auto_renew,
             renew_until: n.sent + Duration::from_millis(n.max_hold_ms),
-            next_renew: if claimed { n.sent } else { n.sent + ttl / 3 },
+            // A hand-off's short claim is extended like any lease, a third
+            // of the way in: a short hold is over before that.
+            next_renew: n.sent + n.claim_ms.map_or(ttl, Duration::from_millis) / 3,
             expires_at: n.sent + n.claim_ms.map_or(ttl, Duration::from_millis),
             lost: None,
             released: false,
@@ -322,13 +324,14 @@ pub(crate) fn register(n: NewLease) -> Lease {
         }),
         resource: n.resource,
     });
+    let due = held.st().next_renew;
     let key = reg_key(&held.endpoint, &held.resource);
     registry().held.insert(key, held.clone());
     if auto || claimed {
         crate::watchdog::ensure_running();
         // The watchdog looks again within IDLE anyway; waking it for every
         // lease would cost a context switch per acquisition.
-        if claimed || ttl / 3 < crate::watchdog::IDLE {
+        if due < Instant::now() + crate::watchdog::IDLE {
             shared().wake.notify_one();
         }
     }

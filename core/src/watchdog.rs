@@ -16,7 +16,7 @@ static RUNNING_IN: AtomicU64 = AtomicU64::new(0);
 /// Retry delay after a renewal failed on a backend error.
 const RETRY: Duration = Duration::from_millis(100);
 /// Longest sleep between checks, so a missed wake-up never stalls renewal.
-pub(crate) const IDLE: Duration = Duration::from_secs(1);
+pub(crate) const IDLE: Duration = Duration::from_millis(250);
 
 pub(crate) fn ensure_running() {
     let gen = process::generation();
@@ -68,15 +68,21 @@ fn run(gen: u64) {
 }
 
 fn renew(h: &Held) {
-    let (ttl_ms, renew_until, claimed) = {
+    let (mut ttl_ms, renew_until, claimed, auto_renew) = {
         let st = h.st();
-        (st.ttl_ms, st.renew_until, st.claimed)
+        (st.ttl_ms, st.renew_until, st.claimed, st.auto_renew)
     };
     let now = Instant::now();
     if now >= renew_until && !claimed {
         // max_hold_ms reached: stop renewing and let the lease run out.
         h.st().auto_renew = false;
         return;
+    }
+    if claimed && !auto_renew {
+        // A lease with an explicit ttl, handed over with a short claim: it
+        // still ends ttl after it was taken, not ttl after this extension.
+        let elapsed = now.saturating_duration_since(h.acquired_at).as_millis() as u64;
+        ttl_ms = ttl_ms.saturating_sub(elapsed).max(1);
     }
     let result = h
         .endpoint
