@@ -18,7 +18,7 @@ final class ProcessingLock
      * @param array{redis_url?: string, key_prefix?: string, lock_ttl_ms?: int, lock_wait_ms?: int,
      *              max_hold_ms?: int, connect_timeout_ms?: int, io_timeout_ms?: int, slow_hold_ms?: int,
      *              tls_ca_file?: string, tls_cert_file?: string, tls_key_file?: string,
-     *              min_replicas_ack?: int, replica_ack_timeout_ms?: int} $options
+     *              min_replicas_ack?: int, replica_ack_timeout_ms?: int, reply_spin_us?: int} $options
      *        Overrides of the monei_concurrency.* INI values for this object.
      * @throws InvalidArgumentException on an unknown option or a wrongly typed value
      */

@@ -6,6 +6,7 @@
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::url::{self, Nodes, Target};
+use crate::wire::{self, PlainConn};
 use redis::cluster::{ClusterClient, ClusterConnection};
 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use redis::sentinel::{SentinelClientBuilder, SentinelServerType};
@@ -34,6 +35,9 @@ pub(crate) struct SentinelTarget {
 
 /// An open connection of any kind.
 pub enum RawConn {
+    /// One server without TLS: our own connection, which polls for replies.
+    Plain(PlainConn),
+    /// One server over TLS.
     Single(redis::Connection),
     Cluster(Box<ClusterConnection>),
 }
@@ -41,13 +45,15 @@ pub enum RawConn {
 impl RawConn {
     pub fn as_dyn(&mut self) -> &mut dyn ConnectionLike {
         match self {
+            RawConn::Plain(c) => c,
             RawConn::Single(c) => c,
             RawConn::Cluster(c) => c.as_mut(),
         }
     }
 
-    pub fn set_read_timeout(&self, d: Option<Duration>) -> RedisResult<()> {
+    pub fn set_read_timeout(&mut self, d: Option<Duration>) -> RedisResult<()> {
         match self {
+            RawConn::Plain(c) => c.set_read_timeout(d),
             RawConn::Single(c) => c.set_read_timeout(d),
             RawConn::Cluster(c) => c.set_read_timeout(d),
         }
@@ -55,6 +61,7 @@ impl RawConn {
 
     fn set_write_timeout(&self, d: Option<Duration>) -> RedisResult<()> {
         match self {
+            RawConn::Plain(c) => c.set_write_timeout(d),
             RawConn::Single(c) => c.set_write_timeout(d),
             RawConn::Cluster(c) => c.set_write_timeout(d),
         }
@@ -65,6 +72,7 @@ impl RawConn {
         let mut cmd = redis::cmd("WAIT");
         cmd.arg(replicas).arg(timeout_ms);
         match self {
+            RawConn::Plain(c) => cmd.query(c),
             RawConn::Single(c) => cmd.query(c),
             RawConn::Cluster(c) => {
                 let route =
@@ -205,16 +213,24 @@ impl Backend {
     }
 
     /// Opens a connection with the connect timeout, then sets the I/O timeouts.
-    pub fn connect(&self, connect: Duration, io: Duration) -> RedisResult<RawConn> {
-        let conn = match self {
-            Backend::Single(c) => {
-                RawConn::Single(c.get_connection_with_timeout(handshake_budget(c, connect))?)
+    /// `spin_us`: how long a plain connection polls for a reply (see [`crate::spin`]).
+    pub fn connect(&self, connect: Duration, io: Duration, spin_us: u64) -> RedisResult<RawConn> {
+        let one = |c: &redis::Client, connect: Duration| -> RedisResult<RawConn> {
+            let info = c.get_connection_info();
+            if wire::supports(info) {
+                Ok(RawConn::Plain(PlainConn::connect(
+                    info, connect, io, spin_us,
+                )?))
+            } else {
+                Ok(RawConn::Single(c.get_connection_with_timeout(
+                    handshake_budget(c, connect),
+                )?))
             }
+        };
+        let mut conn = match self {
+            Backend::Single(c) => one(c, connect)?,
             Backend::Cluster { client, .. } => RawConn::Cluster(Box::new(client.get_connection()?)),
-            Backend::Sentinel(s) => RawConn::Single(
-                s.primary(connect, io)?
-                    .get_connection_with_timeout(connect)?,
-            ),
+            Backend::Sentinel(s) => one(&s.primary(connect, io)?, connect)?,
         };
         conn.set_read_timeout(Some(io))?;
         conn.set_write_timeout(Some(io))?;

@@ -9,6 +9,9 @@ use std::time::Duration;
 /// Longest lease or wait accepted anywhere: one day.
 pub const MAX_MS: u64 = 86_400_000;
 
+/// Longest a connection may poll for one reply: past a millisecond sleeping costs less.
+pub const MAX_SPIN_US: u64 = 1_000;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub redis_url: String,
@@ -27,6 +30,8 @@ pub struct Config {
     /// Replicas that must acknowledge a new lock (WAIT) before it counts as taken.
     pub min_replicas_ack: u64,
     pub replica_ack_timeout_ms: u64,
+    /// How long a connection polls for a reply before sleeping (0: never).
+    pub reply_spin_us: u64,
 }
 
 impl Default for Config {
@@ -45,6 +50,7 @@ impl Default for Config {
             tls_key_file: String::new(),
             min_replicas_ack: 0,
             replica_ack_timeout_ms: 500,
+            reply_spin_us: 100,
         }
     }
 }
@@ -86,6 +92,7 @@ pub const LOCK_SETTINGS: &[&str] = &[
     "tls_key_file",
     "min_replicas_ack",
     "replica_ack_timeout_ms",
+    "reply_spin_us",
 ];
 
 impl Config {
@@ -121,6 +128,15 @@ impl Config {
             }
             "replica_ack_timeout_ms" => {
                 self.replica_ack_timeout_ms = ms_setting(name, value, from_ini, 1)?
+            }
+            "reply_spin_us" => {
+                let us = int_setting(name, value, from_ini)?;
+                if !(0..=MAX_SPIN_US as i64).contains(&us) {
+                    return Err(Error::invalid(format!(
+                        "reply_spin_us must be between 0 and {MAX_SPIN_US} µs, got {us}"
+                    )));
+                }
+                self.reply_spin_us = us as u64;
             }
             _ => {
                 return Err(Error::invalid(format!(
@@ -183,7 +199,12 @@ fn string_setting(name: &str, value: Value) -> Result<String> {
 
 /// A duration in milliseconds, `min`..=[`MAX_MS`].
 pub fn ms_setting(name: &str, value: Value, from_ini: bool, min: u64) -> Result<u64> {
-    let n = match value {
+    check_ms(name, int_setting(name, value, from_ini)?, min)
+}
+
+/// An integer setting; INI strings of digits count as integers.
+fn int_setting(name: &str, value: Value, from_ini: bool) -> Result<i64> {
+    Ok(match value {
         Value::Int(n) => n,
         Value::Str(s) if from_ini => s.trim().parse::<i64>().map_err(|_| {
             Error::invalid(format!(
@@ -192,8 +213,7 @@ pub fn ms_setting(name: &str, value: Value, from_ini: bool, min: u64) -> Result<
             ))
         })?,
         other => return Err(type_error(name, "int", other.type_name())),
-    };
-    check_ms(name, n, min)
+    })
 }
 
 /// Validates a millisecond count coming from an argument or a setting.

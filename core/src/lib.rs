@@ -19,10 +19,12 @@ mod protocol;
 pub mod registry;
 mod scripts;
 pub mod signature;
+pub mod spin;
 pub mod state_machine;
 pub mod stats;
 pub mod url;
 pub mod watchdog;
+pub mod wire;
 
 pub use config::{Config, Value};
 pub use error::{Error, Result};

@@ -27,6 +27,7 @@ pub struct Endpoint {
     backend: Backend,
     connect_timeout: Duration,
     io_timeout: Duration,
+    reply_spin_us: u64,
     /// Whether the last attempt to talk to this endpoint worked (for phpinfo).
     healthy: AtomicBool,
 }
@@ -48,10 +49,11 @@ fn pool() -> std::sync::MutexGuard<'static, PoolState> {
 /// Returns the shared endpoint for these settings. Parses the URL but does not connect.
 pub fn endpoint(cfg: &Config) -> Result<Arc<Endpoint>> {
     let key = format!(
-        "{}|{}|{}|{}|{}|{}",
+        "{}|{}|{}|{}|{}|{}|{}",
         cfg.redis_url,
         cfg.connect_timeout_ms,
         cfg.io_timeout_ms,
+        cfg.reply_spin_us,
         cfg.tls_ca_file,
         cfg.tls_cert_file,
         cfg.tls_key_file
@@ -67,6 +69,7 @@ pub fn endpoint(cfg: &Config) -> Result<Arc<Endpoint>> {
         backend,
         connect_timeout: cfg.connect_timeout(),
         io_timeout: cfg.io_timeout(),
+        reply_spin_us: cfg.reply_spin_us,
         healthy: AtomicBool::new(false),
     });
     Ok(pool().endpoints.entry(key).or_insert(ep).clone())
@@ -110,7 +113,7 @@ impl Endpoint {
 
     fn open(&self) -> Result<RawConn> {
         self.backend
-            .connect(self.connect_timeout, self.io_timeout)
+            .connect(self.connect_timeout, self.io_timeout, self.reply_spin_us)
             .map_err(|e| self.fail(&e))
     }
 

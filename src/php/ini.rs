@@ -9,7 +9,7 @@ use monei_concurrency_core::config::LOCK_SETTINGS;
 use monei_concurrency_core::{Config, Error, Value};
 use std::ffi::{c_char, c_int, c_void, CStr};
 
-static ENTRIES: IniEntryDefs<14> = IniEntryDefs::new([
+static ENTRIES: IniEntryDefs<15> = IniEntryDefs::new([
     entry(c"monei_concurrency.redis_url", c"redis://127.0.0.1:6379"),
     entry(c"monei_concurrency.key_prefix", c"monei:"),
     entry(c"monei_concurrency.lock_ttl_ms", c"30000"),
@@ -23,6 +23,7 @@ static ENTRIES: IniEntryDefs<14> = IniEntryDefs::new([
     entry(c"monei_concurrency.tls_key_file", c""),
     entry(c"monei_concurrency.min_replicas_ack", c"0"),
     entry(c"monei_concurrency.replica_ack_timeout_ms", c"500"),
+    entry(c"monei_concurrency.reply_spin_us", c"100"),
     IniEntryDef::end(),
 ]);
 

@@ -142,6 +142,29 @@ final class IniTest extends RedisTestCase
         self::assertSame('30000', ini_get('monei_concurrency.lock_ttl_ms'));
     }
 
+    public function testReplySpinUsIsCheckedAndBothWaysWork(): void
+    {
+        foreach ([0, 1000] as $us) {
+            $pl = new ProcessingLock($this->options(['reply_spin_us' => $us]));
+            self::assertSame("spin $us", $pl->executeWithLock('100001104', 'pay', fn () => "spin $us"));
+        }
+        foreach ([-1, 1001, '50', 1.5] as $bad) {
+            try {
+                new ProcessingLock($this->options(['reply_spin_us' => $bad]));
+                self::fail('reply_spin_us = ' . var_export($bad, true) . ' was accepted');
+            } catch (InvalidArgumentException $e) {
+                self::assertStringContainsString('reply_spin_us', $e->getMessage());
+            }
+        }
+        $before = ini_get('monei_concurrency.reply_spin_us');
+        self::assertSame('100', $before, 'the default');
+        self::assertFalse(ini_set('monei_concurrency.reply_spin_us', '5000'));
+        self::assertSame($before, ini_get('monei_concurrency.reply_spin_us'));
+        self::assertNotFalse(ini_set('monei_concurrency.reply_spin_us', '0'));
+        self::assertSame('spun 0', (new ProcessingLock(['key_prefix' => $this->prefix]))->executeWithLock('100001104', 'pay', fn () => 'spun 0'));
+        ini_set('monei_concurrency.reply_spin_us', $before);
+    }
+
     public function testIniDigitsAreAcceptedWhereOptionsRequireInts(): void
     {
         ini_set('monei_concurrency.lock_ttl_ms', ' 1500 ');

@@ -1,0 +1,248 @@
+//! A plain (TCP or Unix socket) connection to one Redis server that polls
+//! for each reply before sleeping (see [`crate::spin`]).
+//!
+//! redis-rs' own connection gives no access to its socket, so this one speaks
+//! RESP2 itself: commands arrive packed by redis-rs, replies are parsed by
+//! redis-rs' `Parser`, errors are redis-rs' errors (a read timeout is
+//! `is_timeout()`, a closed socket `is_connection_dropped()`). TLS and Cluster
+//! connections stay with redis-rs.
+
+use crate::spin::{self, SpinPolicy};
+use redis::{
+    ConnectionAddr, ConnectionInfo, ConnectionLike, Parser, RedisError, RedisResult, Value,
+};
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Stream {
+    fn fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
+        }
+    }
+
+    fn set_read_timeout(&self, d: Option<Duration>) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_read_timeout(d),
+            Stream::Unix(s) => s.set_read_timeout(d),
+        }
+    }
+
+    fn set_write_timeout(&self, d: Option<Duration>) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_write_timeout(d),
+            Stream::Unix(s) => s.set_write_timeout(d),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+pub struct PlainConn {
+    stream: Stream,
+    parser: Parser,
+    db: i64,
+    open: bool,
+    spin: SpinPolicy,
+    io_timeout: Duration,
+    /// A blocking command (BLPOP, WAIT) runs with a longer read timeout: its
+    /// reply is not expected soon, so it is not polled for.
+    long_read: bool,
+}
+
+/// Whether `info` is a server this module can reach (no TLS).
+pub fn supports(info: &ConnectionInfo) -> bool {
+    matches!(
+        info.addr(),
+        ConnectionAddr::Tcp(..) | ConnectionAddr::Unix(..)
+    )
+}
+
+fn timed_out(what: &str) -> RedisError {
+    RedisError::from(io::Error::new(io::ErrorKind::TimedOut, what.to_string()))
+}
+
+impl PlainConn {
+    /// Connects, authenticates and selects the database, all within `connect`;
+    /// then sets `io` as the read and write timeout.
+    pub fn connect(
+        info: &ConnectionInfo,
+        connect: Duration,
+        io: Duration,
+        spin_us: u64,
+    ) -> RedisResult<PlainConn> {
+        let deadline = Instant::now() + connect;
+        let left = || {
+            let d = deadline.saturating_duration_since(Instant::now());
+            (!d.is_zero()).then_some(d)
+        };
+        let stream = match info.addr() {
+            ConnectionAddr::Tcp(host, port) => {
+                let mut last: Option<io::Error> = None;
+                let mut found = None;
+                for addr in (host.as_str(), *port).to_socket_addrs()? {
+                    let Some(budget) = left() else { break };
+                    match TcpStream::connect_timeout(&addr, budget) {
+                        Ok(s) => {
+                            found = Some(s);
+                            break;
+                        }
+                        Err(e) => last = Some(e),
+                    }
+                }
+                let s = match (found, last) {
+                    (Some(s), _) => s,
+                    (None, Some(e)) => return Err(e.into()),
+                    (None, None) => return Err(timed_out("no address to connect to in time")),
+                };
+                s.set_nodelay(true)?;
+                Stream::Tcp(s)
+            }
+            ConnectionAddr::Unix(path) => Stream::Unix(UnixStream::connect(path)?),
+            _ => return Err(timed_out("TLS is not handled by the plain connection")),
+        };
+        let mut conn = PlainConn {
+            stream,
+            parser: Parser::new(),
+            db: info.redis_settings().db(),
+            open: true,
+            spin: SpinPolicy::new(spin_us),
+            io_timeout: io,
+            long_read: false,
+        };
+        let settings = info.redis_settings();
+        if let Some(password) = settings.password() {
+            let mut auth = redis::cmd("AUTH");
+            if let Some(user) = settings.username() {
+                auth.arg(user);
+            }
+            auth.arg(password);
+            conn.handshake(&auth, left())?;
+        }
+        if conn.db != 0 {
+            conn.handshake(redis::cmd("SELECT").arg(conn.db), left())?;
+        }
+        conn.stream.set_read_timeout(Some(io))?;
+        conn.stream.set_write_timeout(Some(io))?;
+        Ok(conn)
+    }
+
+    /// One step of the handshake, within what is left of the connect timeout.
+    fn handshake(&mut self, cmd: &redis::Cmd, left: Option<Duration>) -> RedisResult<()> {
+        let left = left.ok_or_else(|| timed_out("connect timeout during the handshake"))?;
+        self.stream.set_read_timeout(Some(left))?;
+        self.stream.set_write_timeout(Some(left))?;
+        self.long_read = true;
+        let reply = self.req_packed_command(&cmd.get_packed_command());
+        self.long_read = false;
+        reply?.extract_error().map(drop)
+    }
+
+    /// Read timeout for the next replies; longer than the I/O timeout means a
+    /// blocking command, whose reply is not polled for.
+    pub fn set_read_timeout(&mut self, d: Option<Duration>) -> RedisResult<()> {
+        self.long_read = d.map_or(true, |d| d > self.io_timeout);
+        Ok(self.stream.set_read_timeout(d)?)
+    }
+
+    pub fn set_write_timeout(&self, d: Option<Duration>) -> RedisResult<()> {
+        Ok(self.stream.set_write_timeout(d)?)
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> RedisResult<()> {
+        self.stream.write_all(bytes).map_err(|e| {
+            self.open = false;
+            RedisError::from(e)
+        })
+    }
+
+    /// Waits for the start of a reply: polls first when the policy says so.
+    fn await_reply(&mut self) {
+        if self.long_read {
+            return;
+        }
+        let budget = self.spin.budget();
+        if !budget.is_zero() {
+            let caught = spin::poll_readable(self.stream.fd(), budget);
+            self.spin.record(caught);
+        }
+    }
+
+    fn read_value(&mut self) -> RedisResult<Value> {
+        self.parser.parse_value(&mut self.stream).inspect_err(|e| {
+            if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
+                self.open = false;
+            }
+        })
+    }
+}
+
+impl ConnectionLike for PlainConn {
+    fn req_packed_command(&mut self, cmd: &[u8]) -> RedisResult<Value> {
+        self.send(cmd)?;
+        self.await_reply();
+        self.read_value()
+    }
+
+    fn req_packed_commands(
+        &mut self,
+        cmd: &[u8],
+        offset: usize,
+        count: usize,
+    ) -> RedisResult<Vec<Value>> {
+        self.send(cmd)?;
+        self.await_reply();
+        let mut replies = Vec::with_capacity(count);
+        for i in 0..offset + count {
+            let v = self.read_value()?;
+            if i >= offset {
+                replies.push(v);
+            } else if let Value::ServerError(e) = v {
+                // A MULTI that failed: the transaction did not run.
+                return Err(e.into());
+            }
+        }
+        Ok(replies)
+    }
+
+    fn get_db(&self) -> i64 {
+        self.db
+    }
+
+    fn check_connection(&mut self) -> bool {
+        redis::cmd("PING").query::<String>(self).is_ok()
+    }
+
+    fn is_open(&self) -> bool {
+        self.open
+    }
+}

@@ -1,0 +1,140 @@
+//! The plain connection (`wire.rs`): handshake over TCP and Unix sockets, and
+//! polling for replies that stays within its budget.
+
+mod support;
+
+use monei_concurrency_core::{pool, Config, Error, Locker};
+use std::time::Duration;
+use support::*;
+
+/// CPU time this thread has used.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    assert_eq!(0, unsafe {
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts)
+    });
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+#[test]
+fn unix_socket_with_password_and_database() {
+    let dir = std::env::temp_dir().join(format!("monei-conn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("redis.sock");
+    let port = free_port();
+    let _server = RedisServer::start_with(
+        port,
+        &[
+            "--unixsocket",
+            sock.to_str().unwrap(),
+            "--unixsocketperm",
+            "700",
+        ],
+    );
+    let tcp = format!("redis://127.0.0.1:{port}");
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("requirepass")
+        .arg("s3cret")
+        .query(&mut raw(&tcp))
+        .unwrap();
+
+    let prefix = unique_prefix();
+    let locker = |url: String| {
+        Locker::new(Config {
+            redis_url: url,
+            key_prefix: prefix.clone(),
+            ..Config::default()
+        })
+        .unwrap()
+    };
+    let good = locker(format!("unix://{}?db=3&pass=s3cret", sock.display()));
+    let res = good.order(b"100000001").unwrap();
+    let lease = good.acquire(&res, Some(0), None).unwrap();
+    let key = res.lock_key();
+    let exists = |db: u8| -> bool {
+        redis::cmd("EXISTS")
+            .arg(&key)
+            .query(&mut raw(&format!("redis://:s3cret@127.0.0.1:{port}/{db}")))
+            .unwrap()
+    };
+    assert!(exists(3), "the lock lives in database 3");
+    assert!(!exists(0), "and not in database 0");
+    assert!(lease.release().unwrap());
+    assert!(!exists(3));
+
+    // The same server over TCP with user and password in the URL.
+    let tcp_user = locker(format!("redis://default:s3cret@127.0.0.1:{port}/3"));
+    assert!(tcp_user.try_acquire(&res, None).unwrap().is_some());
+
+    // A wrong password is a backend error, never a lock.
+    let wrong = locker(format!("unix://{}?db=3&pass=wrong", sock.display()));
+    match wrong.acquire(&res, Some(0), None) {
+        Err(Error::Backend { detail, .. }) => {
+            assert!(detail.to_lowercase().contains("pass"), "{detail}")
+        }
+        Err(e) => panic!("expected a backend error, got {e}"),
+        Ok(_) => panic!("a wrong password must not get a lock"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs a Lua script that keeps Redis busy for `ms` through a pooled
+/// connection of `cfg`, `n` times; returns the CPU time this thread spent.
+fn cpu_for_slow_replies(cfg: &Config, n: u32, ms: u32) -> Duration {
+    let ep = pool::endpoint(cfg).unwrap();
+    let busy = "local t = redis.call('TIME') \
+        local start = t[1] * 1000000 + t[2] \
+        repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start >= tonumber(ARGV[1]) * 1000 \
+        return 1";
+    let before = thread_cpu();
+    for _ in 0..n {
+        let mut conn = ep.conn().unwrap();
+        let one: i64 = conn
+            .run(|c| redis::cmd("EVAL").arg(busy).arg(0).arg(ms).query(c))
+            .unwrap();
+        assert_eq!(one, 1);
+    }
+    thread_cpu() - before
+}
+
+#[test]
+fn polling_for_slow_replies_stays_within_its_budget_and_backs_off() {
+    let server = RedisServer::start();
+    let base = Config {
+        redis_url: server.url(),
+        key_prefix: unique_prefix(),
+        ..Config::default()
+    };
+    // 60 replies that each take 10 ms: polling through all of them would
+    // burn 600 ms of CPU, polling 1 ms for each 60 ms; backing off after each
+    // miss (polls on replies 1, 3, 6, 11, 20 and 37) it is about 6 ms.
+    let polled = cpu_for_slow_replies(
+        &Config {
+            reply_spin_us: 1_000,
+            ..base.clone()
+        },
+        60,
+        10,
+    );
+    assert!(
+        polled < Duration::from_millis(30),
+        "polling used {polled:?} of CPU for 60 slow replies"
+    );
+    let not_polled = cpu_for_slow_replies(
+        &Config {
+            reply_spin_us: 0,
+            ..base
+        },
+        60,
+        10,
+    );
+    assert!(
+        not_polled < Duration::from_millis(30),
+        "without polling {not_polled:?} of CPU"
+    );
+}
