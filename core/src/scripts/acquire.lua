@@ -31,11 +31,11 @@ if wait > 0 then
   if redis.call('HSET', KEYS[3], owner, (now_ms() + wait) .. '|' .. ARGV[5] .. '|' .. ARGV[4]) == 1 then
     redis.call('RPUSH', KEYS[2], owner)
   end
-  -- The queue must outlive every live waiter's deadline.
-  local keep = wait + 1000
-  if redis.call('PTTL', KEYS[2]) < keep then
-    redis.call('PEXPIRE', KEYS[2], keep)
-    redis.call('PEXPIRE', KEYS[3], keep)
+  -- The queue must outlive every live waiter's deadline. Extended with 10 s
+  -- to spare, so that the waiters queueing after this one rarely extend it.
+  if redis.call('PTTL', KEYS[2]) < wait + 1000 then
+    redis.call('PEXPIRE', KEYS[2], wait + 10000)
+    redis.call('PEXPIRE', KEYS[3], wait + 10000)
   end
 end
 return {0, pttl}

@@ -17,11 +17,13 @@ if ARGV[3] ~= '' then
 elseif holder ~= ARGV[1] then
   return 0
 end
-redis.call('DEL', KEYS[1])
+-- A hand-off overwrites every field of the lock hash: it is deleted only
+-- when nobody takes the lock over.
 local s, us, now
 while true do
   local waiter = redis.call('LPOP', KEYS[2])
   if not waiter then
+    redis.call('DEL', KEYS[1])
     return 1
   end
   if not now then
