@@ -72,11 +72,14 @@ function scenario(string $name, array $params): array
 }
 
 /** Implementations in a different order each round, so none always runs first or last. */
-function rotation(int $round): array
+function rotation(int $round, array $impls = IMPLS): array
 {
-    $n = count(IMPLS);
-    return array_map(fn($i) => IMPLS[($i + $round) % $n], range(0, $n - 1));
+    $n = count($impls);
+    return array_map(fn($i) => $impls[($i + $round) % $n], range(0, $n - 1));
 }
+
+// Scenario 1 also runs the extension with reply polling off (reply_spin_us = 0).
+const SCENARIO1 = [...IMPLS, 'monei_nospin'];
 
 /**
  * Ratio of each measured block to the PING blocks on either side of it
@@ -98,10 +101,10 @@ try {
     }
 
     // 1. Uncontended cycles.
-    $unc = array_fill_keys(IMPLS, ['ping' => [], 'cycle' => [], 'ratio' => []]);
+    $unc = array_fill_keys(SCENARIO1, ['ping' => [], 'cycle' => [], 'ratio' => []]);
     $per = intdiv($S['uncontended'], $S['rounds']);
     for ($round = 0; $round < $S['rounds']; $round++) {
-        foreach (rotation($round) as $impl) {
+        foreach (rotation($round, SCENARIO1) as $impl) {
             say("uncontended: $impl, round " . ($round + 1) . "/{$S['rounds']}, $per cycles");
             $r = scenario('uncontended', ['impl' => $impl, 'cycles' => $per, 'block' => $S['block'], 'round' => $round]);
             array_push($unc[$impl]['ping'], ...$r['ping_us']);
@@ -197,15 +200,35 @@ $row("1. uncontended cycle ({$S['uncontended']} per implementation)", array_map(
 $row('1. uncontended cycle / (2 x PING)', array_map($x, $ratioU), '≤ 1.15x', $ratioU['monei'] <= 1.15);
 $speedup = $cycU['symfony_phpredis'] / $cycU['monei'];
 $row('1. symfony/lock+phpredis cycle / monei cycle', ['monei' => $x($speedup)], '≥ 2.50x', $speedup >= 2.5);
+$nospin = $unc['monei_nospin'];
+$row('1. for comparison, monei_concurrency with reply polling off (reply_spin_us = 0): cycle, / (2 x PING), symfony/lock+phpredis cycle / it',
+    ['monei' => sprintf('%s, %s, %s', $us(median($nospin['cycle'])), $x(median($nospin['ratio'])),
+        $x($cycU['symfony_phpredis'] / median($nospin['cycle'])))]);
 
 // 2
-$cstat = function (string $label, string $impl) use ($con) {
+// The PING of the run, for scenario 2: the median of every PING block measured
+// in scenarios 1 to 3. A loopback round trip on this kind of machine is
+// bimodal (about 20 µs when the scheduler puts the pinging process on Redis'
+// CPU, 65-90 µs when it has to wake the other CPU), and the few blocks
+// measured around one scenario-2 run catch either mode by chance.
+$allPings = [];
+foreach (SCENARIO1 as $impl) {
+    array_push($allPings, ...$unc[$impl]['ping']);
+}
+foreach ($con as $runsByImpl) {
+    foreach ($runsByImpl as $runs) {
+        array_push($allPings, ...array_column($runs, 'ping_us'));
+    }
+}
+array_push($allPings, ...$idem['ping']);
+$pingRun = median($allPings);
+$cstat = function (string $label, string $impl) use ($con, $pingRun) {
     $runs = $con[$label][$impl];
     $waits = array_merge(...array_column($runs, 'waits_ms'));
     $maxes = array_map('max', array_column($runs, 'waits_ms'));
     return [
         'overhead' => median(array_column($runs, 'overhead_us')),
-        'overhead_ratio' => median(array_map(fn($r) => $r['overhead_us'] / (2 * $r['ping_us']), $runs)),
+        'overhead_ratio' => median(array_column($runs, 'overhead_us')) / (2 * $pingRun),
         'ping' => median(array_column($runs, 'ping_us')),
         'work' => median(array_column($runs, 'work_per_cycle_ms')),
         'p50' => median(array_map(fn($w) => percentile($w, 50), array_column($runs, 'waits_ms'))),
@@ -218,12 +241,14 @@ $cstat = function (string $label, string $impl) use ($con) {
 $c8 = $each(fn($i) => $cstat('8x1', $i));
 $c2 = $each(fn($i) => $cstat('2x20', $i));
 $work8 = median(array_column($c8, 'work'));
+$row(sprintf('phpredis PING round trip of the run: median of %d PING blocks of scenarios 1-3 (min %.0f, max %.0f µs)',
+    count($allPings), min($allPings), max($allPings)), ['monei' => $us($pingRun)]);
 $row(sprintf('2. 8 procs x 100 x 1 ms (work measured: %.2f ms): hand-off overhead per cycle', $work8),
-    array_map(fn($c) => sprintf('%.0f µs = %.2f x 2 x PING (PING %.0f µs)', $c['overhead'], $c['overhead_ratio'], $c['ping']), $c8),
+    array_map(fn($c) => sprintf('%.0f µs = %.2f x 2 x PING (PING around these runs: %.0f µs)', $c['overhead'], $c['overhead_ratio'], $c['ping']), $c8),
     '≤ 1.00 x 2 x PING', $c8['monei']['overhead_ratio'] <= 1.0);
-$fl = fn(string $label) => sprintf('%.0f µs = %.2f x 2 x PING (PING %.0f µs)',
+$fl = fn(string $label) => sprintf('%.0f µs = %.2f x 2 x PING (PING around these runs: %.0f µs)',
     median(array_column($floor[$label], 'overhead_us')),
-    median(array_map(fn($r) => $r['overhead_us'] / (2 * $r['ping_us']), $floor[$label])),
+    median(array_column($floor[$label], 'overhead_us')) / (2 * $pingRun),
     median(array_column($floor[$label], 'ping_us')));
 $row('2. reference, no lock: the same 8 processes pass a token with phpredis RPUSH → BLPOP (one woken hand-off per cycle): overhead per cycle',
     ['monei' => $fl('8x1')]);
@@ -290,8 +315,8 @@ $report = "# Benchmark results\n\n"
 How these are measured (one loopback redis-server started for the run, `save ''`, `appendonly no`):
 
 - Every scenario runs in fresh PHP processes, Redis flushed in between; the implementations take turns in a different order each round.
-- PING is phpredis `ping()` timed in the same process as what it is compared with: in scenarios 1 and 3 in blocks alternating with the measured blocks, each ratio taken against the PING blocks right before and after and then the median over blocks; in scenario 2 right before and after each run.
-- 1: blocks of 250 acquire+release cycles on distinct keys with an empty callback, over 4 processes per implementation (after 300 warm-up cycles each); µs figures are medians of block means.
+- PING is phpredis `ping()` timed in the same process as what it is compared with: in scenarios 1 and 3 in blocks alternating with the measured blocks, each ratio taken against the PING blocks right before and after and then the median over blocks. Scenario 2 is compared with the PING of the run, the median of all those blocks and of the PINGs measured right before and after each scenario-2 run (shown in the cells): a loopback round trip here is bimodal (about 20 µs when the scheduler puts the pinging process on Redis' CPU, 65-90 µs when the other CPU has to be woken), and the few blocks around one run catch either mode by chance.
+- 1: blocks of 250 acquire+release cycles on distinct keys with an empty callback, over 4 processes per implementation (after 300 warm-up cycles each); µs figures are medians of block means. The extension runs with its defaults (`reply_spin_us` = 100: it polls the socket for a reply before sleeping) and, for comparison, with polling off.
 - 2: the processes start together and take one key; the work is `usleep()` and its measured time is the "ideal"; overhead = (wall − total work) / cycles, wait = from the lock call to the start of the callback. Three runs per implementation: overhead, p50, p99 and max are medians over the runs (the worst single run is shown when higher); every run checks that no two holders overlapped.
 - 2, reference rows (figures in the first column): the same number of processes pass a token around a ring with phpredis `RPUSH` → `BLPOP` and no lock logic at all, holding it for the same work, measured the same way: what one woken hand-off through Redis per cycle costs on this machine.
 - 3: the extension only (none of the anchors has idempotency); a small array result.

@@ -27,9 +27,9 @@ final class MoneiLock implements BenchLock
 {
     private Monei\Concurrency\ProcessingLock $lock;
 
-    public function __construct(int $port)
+    public function __construct(int $port, array $options = [])
     {
-        $this->lock = new Monei\Concurrency\ProcessingLock([
+        $this->lock = new Monei\Concurrency\ProcessingLock($options + [
             'redis_url' => "redis://127.0.0.1:$port",
             'lock_wait_ms' => 120000,
         ]);
@@ -114,6 +114,10 @@ function make_lock(string $impl, int $port): BenchLock
     switch ($impl) {
         case 'monei':
             return new MoneiLock($port);
+        case 'monei_nospin':
+            // The extension with reply polling off: what the protocol costs
+            // with the same sleeping reads as phpredis.
+            return new MoneiLock($port, ['reply_spin_us' => 0]);
         case 'handwritten':
             return new HandWrittenLock(phpredis($port));
         case 'symfony_phpredis':
