@@ -77,6 +77,8 @@ pub struct PlainConn {
     /// A blocking command (BLPOP, WAIT) runs with a longer read timeout: its
     /// reply is not expected soon, so it is not polled for.
     long_read: bool,
+    /// How many replies were polled for (tests check which ones are).
+    polls: u64,
 }
 
 /// Whether `info` is a server this module can reach (no TLS).
@@ -138,6 +140,7 @@ impl PlainConn {
             spin: SpinPolicy::new(spin_us),
             io_timeout: io,
             long_read: false,
+            polls: 0,
         };
         let settings = info.redis_settings();
         if let Some(password) = settings.password() {
@@ -185,6 +188,11 @@ impl PlainConn {
         })
     }
 
+    /// How many replies this connection polled for.
+    pub fn polls(&self) -> u64 {
+        self.polls
+    }
+
     /// Waits for the start of a reply: polls first when the policy says so.
     fn await_reply(&mut self) {
         if self.long_read {
@@ -192,6 +200,7 @@ impl PlainConn {
         }
         let budget = self.spin.budget();
         if !budget.is_zero() {
+            self.polls += 1;
             let caught = spin::poll_readable(self.stream.fd(), budget);
             self.spin.record(caught);
         }

@@ -3,6 +3,7 @@
 
 mod support;
 
+use monei_concurrency_core::wire::PlainConn;
 use monei_concurrency_core::{pool, Config, Error, Locker};
 use std::time::Duration;
 use support::*;
@@ -137,4 +138,43 @@ fn polling_for_slow_replies_stays_within_its_budget_and_backs_off() {
         not_polled < Duration::from_millis(30),
         "without polling {not_polled:?} of CPU"
     );
+}
+
+#[test]
+fn which_replies_are_polled_for() {
+    let info = redis::Client::open(redis_url())
+        .unwrap()
+        .get_connection_info()
+        .clone();
+    let io = Duration::from_secs(2);
+    let ping = |c: &mut PlainConn| {
+        let pong: String = redis::cmd("PING").query(c).unwrap();
+        assert_eq!(pong, "PONG");
+    };
+    let mut c = PlainConn::connect(&info, Duration::from_secs(1), io, 100).unwrap();
+    ping(&mut c);
+    assert_eq!(c.polls(), 1, "a plain command is polled for");
+    // Later ones are polled for too; how often depends on whether earlier
+    // polls caught their reply (a miss skips 1, 2, 4 … replies).
+    for _ in 0..10 {
+        ping(&mut c);
+    }
+    assert!(c.polls() > 1, "only the first reply was polled for");
+    let polls = c.polls();
+    c.set_read_timeout(Some(io * 3)).unwrap();
+    let popped: Option<(String, String)> = redis::cmd("BLPOP")
+        .arg(format!("{}nothing", unique_prefix()))
+        .arg("0.01")
+        .query(&mut c)
+        .unwrap();
+    assert!(popped.is_none());
+    assert_eq!(
+        c.polls(),
+        polls,
+        "a blocking command's reply is not polled for"
+    );
+
+    let mut off = PlainConn::connect(&info, Duration::from_secs(1), io, 0).unwrap();
+    ping(&mut off);
+    assert_eq!(off.polls(), 0, "reply_spin_us = 0 never polls");
 }
