@@ -13,8 +13,10 @@ use redis::{
 };
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 enum Stream {
@@ -93,6 +95,69 @@ fn timed_out(what: &str) -> RedisError {
     RedisError::from(io::Error::new(io::ErrorKind::TimedOut, what.to_string()))
 }
 
+/// Connects to a Unix socket within `timeout`. A blocking connect() would
+/// wait for as long as the server's listen backlog stays full (a frozen Redis
+/// with hundreds of clients knocking), so the socket is non-blocking and a
+/// full backlog (EAGAIN) is retried every millisecond until the timeout.
+fn connect_unix(path: &Path, timeout: Duration) -> io::Result<UnixStream> {
+    let deadline = Instant::now() + timeout;
+    let bytes = path.as_os_str().as_bytes();
+    // SAFETY: an all-zero sockaddr_un is a valid value to fill in.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    if bytes.len() >= addr.sun_path.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "socket path too long",
+        ));
+    }
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (dst, src) in addr.sun_path.iter_mut().zip(bytes) {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: plain socket(2); the descriptor is owned by `sock` at once.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh socket nobody else owns.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    loop {
+        // SAFETY: addr is a filled sockaddr_un of the size passed.
+        let rc = unsafe {
+            libc::connect(
+                sock.as_raw_fd(),
+                (&addr as *const libc::sockaddr_un).cast(),
+                std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            break;
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EAGAIN) | Some(libc::EINTR) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Some(libc::EAGAIN) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the server's listen backlog stayed full until the connect timeout",
+                ))
+            }
+            _ => return Err(err),
+        }
+    }
+    let stream = UnixStream::from(sock);
+    stream.set_nonblocking(false)?;
+    Ok(stream)
+}
+
 impl PlainConn {
     /// Connects, authenticates and selects the database, all within `connect`;
     /// then sets `io` as the read and write timeout.
@@ -129,7 +194,10 @@ impl PlainConn {
                 s.set_nodelay(true)?;
                 Stream::Tcp(s)
             }
-            ConnectionAddr::Unix(path) => Stream::Unix(UnixStream::connect(path)?),
+            ConnectionAddr::Unix(path) => {
+                let budget = left().ok_or_else(|| timed_out("connect timeout"))?;
+                Stream::Unix(connect_unix(path, budget)?)
+            }
             _ => return Err(timed_out("TLS is not handled by the plain connection")),
         };
         let mut conn = PlainConn {

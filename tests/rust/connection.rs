@@ -178,3 +178,80 @@ fn which_replies_are_polled_for() {
     ping(&mut off);
     assert_eq!(off.polls(), 0, "reply_spin_us = 0 never polls");
 }
+
+/// Opens non-blocking connections to `path` until the listen backlog is full
+/// (EAGAIN); returns them, to be closed by the caller.
+fn fill_backlog(path: &std::path::Path) -> Vec<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let mut held = Vec::new();
+    for _ in 0..3000 {
+        // SAFETY: plain socket/connect calls on a sockaddr_un we fill in.
+        unsafe {
+            let fd = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK, 0);
+            assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+            let owned = std::os::fd::OwnedFd::from_raw_fd(fd);
+            let mut addr: libc::sockaddr_un = std::mem::zeroed();
+            addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+            for (d, s) in addr.sun_path.iter_mut().zip(path.as_os_str().as_bytes()) {
+                *d = *s as libc::c_char;
+            }
+            let rc = libc::connect(
+                fd,
+                (&addr as *const libc::sockaddr_un).cast(),
+                std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t,
+            );
+            if rc != 0 {
+                let e = std::io::Error::last_os_error();
+                assert_eq!(e.raw_os_error(), Some(libc::EAGAIN), "{e}");
+                return held;
+            }
+            held.push(owned);
+        }
+    }
+    panic!("the listen backlog never filled up");
+}
+
+#[test]
+fn unix_connect_to_a_frozen_server_with_a_full_backlog_fails_in_time() {
+    let dir = std::env::temp_dir().join(format!("monei-backlog-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("redis.sock");
+    let server = RedisServer::start_with(
+        free_port(),
+        &[
+            "--unixsocket",
+            sock.to_str().unwrap(),
+            "--tcp-backlog",
+            "64",
+        ],
+    );
+    let locker = Locker::new(Config {
+        redis_url: format!("unix://{}", sock.display()),
+        key_prefix: unique_prefix(),
+        connect_timeout_ms: 300,
+        io_timeout_ms: 300,
+        ..Config::default()
+    })
+    .unwrap();
+    let locker = std::sync::Arc::new(locker);
+    let res = locker.order(b"100000002").unwrap();
+    server.signal(libc::SIGSTOP);
+    let fillers = fill_backlog(&sock);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (l, r) = (locker.clone(), res.clone());
+    std::thread::spawn(move || {
+        let t = std::time::Instant::now();
+        let failed_closed = matches!(l.try_acquire(&r, None), Err(Error::Backend { .. }));
+        let _ = tx.send((failed_closed, t.elapsed()));
+    });
+    let outcome = rx.recv_timeout(Duration::from_secs(5));
+    server.signal(libc::SIGCONT);
+    drop(fillers);
+    let (failed_closed, took) = outcome.expect("connect() blocked on the full backlog");
+    assert!(failed_closed, "a frozen server must fail closed");
+    assert!(took < Duration::from_secs(3), "connect took {took:?}");
+    // Back to normal once the server runs again.
+    assert!(locker.try_acquire(&res, None).unwrap().is_some());
+    let _ = std::fs::remove_dir_all(&dir);
+}
