@@ -131,7 +131,8 @@ impl Locker {
         let owner = process::next_owner();
         let mut conn = self.endpoint.conn()?;
         let mut queued = false;
-        loop {
+        // (token, when the winning request was sent, handed over by a release)
+        let mut won = loop {
             let sent = Instant::now();
             let remaining = deadline.saturating_duration_since(sent);
             let queue_ms = remaining.as_millis() as u64;
@@ -144,26 +145,8 @@ impl Locker {
                 self.claim_ms(terms),
                 queued,
             )? {
-                Attempt::Acquired(token) => {
-                    let grant = Grant {
-                        owner,
-                        token,
-                        sent,
-                        asked: start,
-                        handed_over: false,
-                    };
-                    return self.finish(&mut conn, res, terms, grant);
-                }
-                Attempt::HandedOver(token) => {
-                    let grant = Grant {
-                        owner,
-                        token,
-                        sent,
-                        asked: start,
-                        handed_over: true,
-                    };
-                    return self.finish(&mut conn, res, terms, grant);
-                }
+                Attempt::Acquired(token) => break Some((token, sent, false)),
+                Attempt::HandedOver(token) => break Some((token, sent, true)),
                 Attempt::Busy(pttl) => pttl,
             };
             if !queued {
@@ -171,7 +154,7 @@ impl Locker {
             }
             queued |= queue_ms > 0;
             if remaining.is_zero() {
-                break;
+                break None;
             }
             // Sleep until a release hands us the lock; wake up when the
             // holder's lease would run out too, in case it died.
@@ -180,42 +163,41 @@ impl Locker {
                 Err(_) => remaining,
             };
             if let Some(token) = protocol::wait_for_handoff(&mut conn, res, &owner, block)? {
-                let grant = Grant {
-                    owner,
-                    token,
-                    sent,
-                    asked: start,
-                    handed_over: true,
-                };
-                return self.finish(&mut conn, res, terms, grant);
+                break Some((token, sent, true));
             }
             if Instant::now() >= deadline {
-                break;
+                break None;
             }
-        }
-        if queued {
+        };
+        if won.is_none() && queued {
             let sent = Instant::now();
             if let Attempt::Acquired(token) | Attempt::HandedOver(token) =
                 protocol::cancel(&mut conn, res, &owner)?
             {
+                won = Some((token, sent, true));
+            } else {
+                stats::inc(&stats::COUNTERS.timeouts);
+                events::emit("warning", "lock wait timed out", || {
+                    vec![
+                        ("resource", events::s(res.name())),
+                        ("waited_ms", events::i(start.elapsed().as_millis())),
+                    ]
+                });
+            }
+        }
+        match won {
+            Some((token, sent, handed_over)) => {
                 let grant = Grant {
                     owner,
                     token,
                     sent,
                     asked: start,
-                    handed_over: true,
+                    handed_over,
                 };
-                return self.finish(&mut conn, res, terms, grant);
+                self.finish(&mut conn, res, terms, grant)
             }
-            stats::inc(&stats::COUNTERS.timeouts);
-            events::emit("warning", "lock wait timed out", || {
-                vec![
-                    ("resource", events::s(res.name())),
-                    ("waited_ms", events::i(start.elapsed().as_millis())),
-                ]
-            });
+            None => Ok(None),
         }
-        Ok(None)
     }
 
     /// The lock is ours in Redis. With `min_replicas_ack`, make sure enough

@@ -4,6 +4,10 @@ declare(strict_types=1);
 
 namespace Monei\Concurrency\E2e;
 
+use Monei\Concurrency\Tests\Support\Resp;
+
+require_once __DIR__ . '/../phpunit/Support/Resp.php';
+
 /**
  * The processes of the end-to-end test, all under one temp directory and all
  * on loopback: a redis-server (append-only file, so a SIGKILL loses no
@@ -150,7 +154,7 @@ final class Stack
     /** One command on a fresh connection (so it never counts as a lingering client). */
     public function redis(string ...$args): mixed
     {
-        $c = new Resp('127.0.0.1', $this->redisPort, 1.0);
+        $c = new Resp('127.0.0.1', $this->redisPort, null, 1.0);
         return $c->command(...$args);
     }
 
@@ -313,82 +317,5 @@ final class Stack
         $code = (int) curl_getinfo($ch, CURLINFO_RESPONSE_CODE);
         $json = is_string($body) ? json_decode($body, true) : null;
         return [$code, $json ?? $body, $dt];
-    }
-}
-
-/** A minimal RESP2 client for the test's own looks at Redis. */
-final class Resp
-{
-    /** @var resource */
-    private $sock;
-
-    public function __construct(string $host, int $port, float $timeoutS = 2.0)
-    {
-        $sock = @stream_socket_client("tcp://$host:$port", $errno, $errstr, $timeoutS);
-        if ($sock === false) {
-            throw new \RuntimeException("cannot connect to redis at $host:$port: $errstr");
-        }
-        stream_set_timeout($sock, (int) ceil($timeoutS));
-        $this->sock = $sock;
-    }
-
-    public function __destruct()
-    {
-        if (is_resource($this->sock)) {
-            fclose($this->sock);
-        }
-    }
-
-    public function command(string|int ...$args): mixed
-    {
-        $out = '*' . count($args) . "\r\n";
-        foreach ($args as $a) {
-            $a = (string) $a;
-            $out .= '$' . strlen($a) . "\r\n" . $a . "\r\n";
-        }
-        if (@fwrite($this->sock, $out) !== strlen($out)) {
-            throw new \RuntimeException('redis write failed');
-        }
-        return $this->read();
-    }
-
-    private function read(): mixed
-    {
-        $line = fgets($this->sock);
-        if ($line === false) {
-            throw new \RuntimeException('redis read failed');
-        }
-        $line = substr($line, 0, -2);
-        $rest = substr($line, 1);
-        switch ($line[0] ?? '') {
-            case '+':
-                return $rest;
-            case '-':
-                throw new \RuntimeException("redis error: $rest");
-            case ':':
-                return (int) $rest;
-            case '$':
-                $len = (int) $rest;
-                if ($len < 0) {
-                    return null;
-                }
-                $data = '';
-                while (strlen($data) < $len + 2) {
-                    $chunk = fread($this->sock, $len + 2 - strlen($data));
-                    if ($chunk === false || $chunk === '') {
-                        throw new \RuntimeException('redis read failed');
-                    }
-                    $data .= $chunk;
-                }
-                return substr($data, 0, $len);
-            case '*':
-                $n = (int) $rest;
-                $items = [];
-                for ($i = 0; $i < $n; $i++) {
-                    $items[] = $this->read();
-                }
-                return $n < 0 ? null : $items;
-        }
-        throw new \RuntimeException("unexpected redis reply: $line");
     }
 }

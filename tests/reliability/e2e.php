@@ -559,7 +559,7 @@ if (want($only, 'recycle')) {
     $stack->redis('CONFIG', 'RESETSTAT');
     $w = new Workload($run, 200, 2000, $seed + 5);
     $wait = load_in_background($stack, $w, 0);
-    $sampler = new \Monei\Concurrency\E2e\Resp('127.0.0.1', $stack->redisPort);
+    $sampler = new \Monei\Concurrency\Tests\Support\Resp('127.0.0.1', $stack->redisPort);
     $samples = [];
     $childDone = false;
     $pidFile = null;

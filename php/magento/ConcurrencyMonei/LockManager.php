@@ -140,26 +140,12 @@ class LockManager implements LockManagerInterface
         callable $callback,
         int $timeout = self::DEFAULT_LOCK_TIMEOUT
     ) {
-        $started = false;
-        try {
-            return $this->backend->paymentLocks()->executeWithLock(
-                $orderId,
-                $paymentId,
-                static function () use ($callback, &$started) {
-                    $started = true;
-                    return $callback();
-                },
-                Backend::waitMs($timeout),
-            );
-        } catch (LockTimeoutException $e) {
-            if ($started) {
-                throw $e;
-            }
-            throw new LocalizedException(
-                new Phrase('Unable to acquire payment lock for order %1, payment %2', [$orderId, $paymentId]),
-                $e,
-            );
-        }
+        return self::refusedAsLocalized(
+            fn (callable $cb) => $this->backend->paymentLocks()
+                ->executeWithLock($orderId, $paymentId, $cb, Backend::waitMs($timeout)),
+            $callback,
+            new Phrase('Unable to acquire payment lock for order %1, payment %2', [$orderId, $paymentId]),
+        );
     }
 
     /**
@@ -172,21 +158,35 @@ class LockManager implements LockManagerInterface
         callable $callback,
         int $timeout = self::DEFAULT_LOCK_TIMEOUT
     ) {
+        return self::refusedAsLocalized(
+            fn (callable $cb) => $this->backend->orderLocks()
+                ->executeWithOrderLock($incrementId, $cb, Backend::waitMs($timeout)),
+            $callback,
+            new Phrase('Unable to acquire order lock for order %1', [$incrementId]),
+        );
+    }
+
+    /**
+     * Runs $callback through $execute (an executeWith*Lock call). A lock that
+     * is not free in time becomes LocalizedException($refused), as in MONEI's
+     * implementation; a LockTimeoutException thrown by the callback itself
+     * (a lock it took inside) reaches the caller unchanged.
+     *
+     * @throws LocalizedException
+     */
+    private static function refusedAsLocalized(callable $execute, callable $callback, Phrase $refused): mixed
+    {
         $started = false;
         try {
-            return $this->backend->orderLocks()->executeWithOrderLock(
-                $incrementId,
-                static function () use ($callback, &$started) {
-                    $started = true;
-                    return $callback();
-                },
-                Backend::waitMs($timeout),
-            );
+            return $execute(static function () use ($callback, &$started) {
+                $started = true;
+                return $callback();
+            });
         } catch (LockTimeoutException $e) {
             if ($started) {
                 throw $e;
             }
-            throw new LocalizedException(new Phrase('Unable to acquire order lock for order %1', [$incrementId]), $e);
+            throw new LocalizedException($refused, $e);
         }
     }
 
