@@ -76,14 +76,10 @@ impl Resource {
         format!("{}:lock", self.base)
     }
 
-    /// List of waiting owners, first come first served.
+    /// List of waiters' entries ("owner|deadline_ms|claim_ttl_ms|holder"),
+    /// first come first served.
     pub fn queue_key(&self) -> String {
         format!("{}:q", self.base)
-    }
-
-    /// Hash: waiting owner -> "deadline_ms|ttl_ms".
-    pub fn queue_info_key(&self) -> String {
-        format!("{}:qi", self.base)
     }
 
     /// Last fencing token issued for this resource.

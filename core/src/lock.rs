@@ -130,7 +130,8 @@ impl Locker {
         let deadline = start + wait;
         let owner = process::next_owner();
         let mut conn = self.endpoint.conn()?;
-        let mut queued = false;
+        // Our entry in the lock's queue, once an attempt put us there.
+        let mut entry: Option<Vec<u8>> = None;
         // (token, when the winning request was sent, handed over by a release)
         let mut won = loop {
             let sent = Instant::now();
@@ -143,16 +144,18 @@ impl Locker {
                 terms.ttl_ms,
                 queue_ms,
                 self.claim_ms(terms),
-                queued,
+                entry.as_deref(),
             )? {
                 Attempt::Acquired(token) => break Some((token, sent, false)),
                 Attempt::HandedOver(token) => break Some((token, sent, true)),
-                Attempt::Busy(pttl) => pttl,
+                Attempt::Busy(pttl, queued) => {
+                    if entry.is_none() {
+                        stats::inc(&stats::COUNTERS.contended);
+                    }
+                    entry = entry.or(queued);
+                    pttl
+                }
             };
-            if !queued {
-                stats::inc(&stats::COUNTERS.contended);
-            }
-            queued |= queue_ms > 0;
             if remaining.is_zero() {
                 break None;
             }
@@ -169,10 +172,10 @@ impl Locker {
                 break None;
             }
         };
-        if won.is_none() && queued {
+        if let (None, Some(entry)) = (&won, &entry) {
             let sent = Instant::now();
             if let Attempt::Acquired(token) | Attempt::HandedOver(token) =
-                protocol::cancel(&mut conn, res, &owner)?
+                protocol::cancel(&mut conn, res, &owner, entry)?
             {
                 won = Some((token, sent, true));
             } else {

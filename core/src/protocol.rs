@@ -10,19 +10,31 @@ pub enum Attempt {
     Acquired(i64),
     /// A release handed the lock to us (it lasts only our claim ttl so far).
     HandedOver(i64),
-    /// Held by someone else; remaining ttl in ms (negative if none).
-    Busy(i64),
+    /// Held by someone else: remaining ttl in ms (negative if none), and our
+    /// entry in its queue if we wait in it.
+    Busy(i64, Option<Vec<u8>>),
 }
 
-fn attempt(reply: Vec<i64>) -> Attempt {
-    match reply.as_slice() {
-        [1, token, ..] => Attempt::Acquired(*token),
-        [2, token, ..] => Attempt::HandedOver(*token),
-        [_, pttl, ..] => Attempt::Busy(*pttl),
-        _ => Attempt::Busy(-1),
+fn attempt(reply: Vec<redis::Value>) -> Attempt {
+    let int = |i: usize| match reply.get(i) {
+        Some(redis::Value::Int(n)) => *n,
+        _ => -1,
+    };
+    match int(0) {
+        1 => Attempt::Acquired(int(1)),
+        2 => Attempt::HandedOver(int(1)),
+        _ => Attempt::Busy(
+            int(1),
+            match reply.get(2) {
+                Some(redis::Value::BulkString(b)) => Some(b.clone()),
+                _ => None,
+            },
+        ),
     }
 }
 
+/// One attempt to take the lock; with `wait_ms` > 0 a busy lock queues us.
+/// `entry` is our queue entry from an earlier attempt, if there was one.
 pub fn acquire(
     conn: &mut Conn,
     res: &Resource,
@@ -30,25 +42,28 @@ pub fn acquire(
     ttl_ms: u64,
     wait_ms: u64,
     claim_ms: u64,
-    was_queued: bool,
+    entry: Option<&[u8]>,
 ) -> Result<Attempt> {
     let holder = crate::holder::current();
-    let (lock, queue, info, fence, wake) = (
+    let (lock, queue, fence, wake) = (
         res.lock_key(),
         res.queue_key(),
-        res.queue_info_key(),
         res.fence_key(),
         res.signal_key(owner),
     );
     // A retry on a fresh connection (see Conn::run) may follow an attempt
-    // that queued us before the old connection died: let it clean up.
+    // that queued us before the old connection died, with an entry we never
+    // saw: the script then looks for it.
     let mut retry = false;
-    let reply: Vec<i64> = conn.run(|c| {
-        let may_be_queued = was_queued || std::mem::replace(&mut retry, true);
+    let reply: Vec<redis::Value> = conn.run(|c| {
+        let entry = match entry {
+            Some(e) => e,
+            None if std::mem::replace(&mut retry, true) => b"?",
+            None => b"",
+        };
         scripts::ACQUIRE
             .key(&lock)
             .key(&queue)
-            .key(&info)
             .key(&fence)
             .key(&wake)
             .arg(owner)
@@ -56,7 +71,7 @@ pub fn acquire(
             .arg(wait_ms)
             .arg(&holder)
             .arg(claim_ms)
-            .arg(if may_be_queued { "1" } else { "0" })
+            .arg(entry)
             .invoke(c)
     })?;
     Ok(attempt(reply))
@@ -73,10 +88,9 @@ pub fn force_release(conn: &mut Conn, res: &Resource, forced_by: &str) -> Result
 }
 
 fn release_as(conn: &mut Conn, res: &Resource, owner: &str, forced_by: &str) -> Result<i64> {
-    let (lock, queue, info, fence, forced, wake) = (
+    let (lock, queue, fence, forced, wake) = (
         res.lock_key(),
         res.queue_key(),
-        res.queue_info_key(),
         res.fence_key(),
         res.forced_key(),
         res.signal_prefix(),
@@ -85,7 +99,6 @@ fn release_as(conn: &mut Conn, res: &Resource, owner: &str, forced_by: &str) -> 
         scripts::RELEASE
             .key(&lock)
             .key(&queue)
-            .key(&info)
             .key(&fence)
             .key(&forced)
             .arg(owner)
@@ -138,20 +151,16 @@ pub fn held_ttl(conn: &mut Conn, res: &Resource, owner: &str) -> Result<Option<i
     Ok((n != -2).then_some(n.max(0)))
 }
 
-pub fn cancel(conn: &mut Conn, res: &Resource, owner: &str) -> Result<Attempt> {
-    let (lock, queue, info, wake) = (
-        res.lock_key(),
-        res.queue_key(),
-        res.queue_info_key(),
-        res.signal_key(owner),
-    );
-    let reply: Vec<i64> = conn.run(|c| {
+/// Leaves the queue (our `entry` in it); the lock if a release handed it to us meanwhile.
+pub fn cancel(conn: &mut Conn, res: &Resource, owner: &str, entry: &[u8]) -> Result<Attempt> {
+    let (lock, queue, wake) = (res.lock_key(), res.queue_key(), res.signal_key(owner));
+    let reply: Vec<redis::Value> = conn.run(|c| {
         scripts::CANCEL
             .key(&lock)
             .key(&queue)
-            .key(&info)
             .key(&wake)
             .arg(owner)
+            .arg(entry)
             .invoke(c)
     })?;
     Ok(attempt(reply))
@@ -180,4 +189,135 @@ pub fn wait_for_handoff(
     })?;
     conn.restore_timeout()?;
     Ok(popped.and_then(|(_, token)| token.parse().ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The queue entries' edge cases, driven through the scripts directly
+    //! (a lost reply cannot be produced on demand through the public API).
+    use super::*;
+    use redis::Commands;
+
+    fn redis() -> redis::Connection {
+        let url =
+            std::env::var("REDIS_URL").expect("REDIS_URL (run under tests/tools/with-redis.sh)");
+        redis::Client::open(url).unwrap().get_connection().unwrap()
+    }
+
+    fn resource(tag: &str) -> Resource {
+        let prefix = format!("unit-{}-{tag}:", std::process::id());
+        Resource::order(&prefix, b"1").unwrap()
+    }
+
+    fn now_ms(c: &mut redis::Connection) -> i64 {
+        let (s, us): (i64, i64) = redis::cmd("TIME").query(c).unwrap();
+        s * 1000 + us / 1000
+    }
+
+    fn try_acquire(
+        c: &mut redis::Connection,
+        res: &Resource,
+        owner: &str,
+        entry: &[u8],
+    ) -> Vec<redis::Value> {
+        scripts::ACQUIRE
+            .key(res.lock_key())
+            .key(res.queue_key())
+            .key(res.fence_key())
+            .key(res.signal_key(owner))
+            .arg(owner)
+            .arg(30_000)
+            .arg(5_000)
+            .arg("host\t1\treq")
+            .arg(1_000)
+            .arg(entry)
+            .invoke(c)
+            .unwrap()
+    }
+
+    /// A fresh resource whose lock "h.1" holds.
+    fn held(c: &mut redis::Connection, tag: &str) -> Resource {
+        let res = resource(tag);
+        let reply = try_acquire(c, &res, "h.1", b"");
+        assert!(matches!(attempt(reply), Attempt::Acquired(_)));
+        res
+    }
+
+    fn queue(c: &mut redis::Connection, res: &Resource) -> Vec<Vec<u8>> {
+        c.lrange(res.queue_key(), 0, -1).unwrap()
+    }
+
+    fn busy_entry(reply: Vec<redis::Value>) -> Vec<u8> {
+        match attempt(reply) {
+            Attempt::Busy(_, Some(e)) => e,
+            _ => panic!("expected a busy reply with a queue entry"),
+        }
+    }
+
+    #[test]
+    fn a_retry_that_may_have_queued_finds_its_entry_instead_of_queueing_twice() {
+        let mut c = redis();
+        let res = held(&mut c, "retry");
+        let first = busy_entry(try_acquire(&mut c, &res, "w.1", b""));
+        assert!(first.starts_with(b"w.1|"), "{first:?}");
+        // The reply was "lost": the retry cannot name the entry.
+        let again = busy_entry(try_acquire(&mut c, &res, "w.1", b"?"));
+        assert_eq!(again, first);
+        assert_eq!(queue(&mut c, &res), vec![first]);
+    }
+
+    #[test]
+    fn a_known_entry_keeps_its_place_and_is_queued_again_if_the_queue_was_lost() {
+        let mut c = redis();
+        let res = held(&mut c, "known");
+        let w1 = busy_entry(try_acquire(&mut c, &res, "w.1", b""));
+        let w2 = busy_entry(try_acquire(&mut c, &res, "w.2", b""));
+        assert_eq!(busy_entry(try_acquire(&mut c, &res, "w.1", &w1)), w1);
+        assert_eq!(queue(&mut c, &res), vec![w1.clone(), w2]);
+        let _: () = c.del(res.queue_key()).unwrap();
+        assert_eq!(busy_entry(try_acquire(&mut c, &res, "w.1", &w1)), w1);
+        assert_eq!(queue(&mut c, &res), vec![w1]);
+    }
+
+    #[test]
+    fn release_skips_expired_and_malformed_entries() {
+        let mut c = redis();
+        let res = held(&mut c, "skip");
+        let future = now_ms(&mut c) + 60_000;
+        let _: () = c
+            .rpush(
+                res.queue_key(),
+                &[
+                    "no-separators".to_string(),
+                    "w.1|notanumber|1000|x".to_string(),
+                    "w.2|1|1000|host\t2\treq".to_string(),
+                    format!("w.3|{future}|1000|host\t3\treq|with|bars"),
+                ],
+            )
+            .unwrap();
+        let n: i64 = scripts::RELEASE
+            .key(res.lock_key())
+            .key(res.queue_key())
+            .key(res.fence_key())
+            .key(res.forced_key())
+            .arg("h.1")
+            .arg(res.signal_prefix())
+            .arg("")
+            .invoke(&mut c)
+            .unwrap();
+        assert_eq!(n, 2, "handed off");
+        let (owner, holder): (String, String) = redis::cmd("HMGET")
+            .arg(res.lock_key())
+            .arg("owner")
+            .arg("holder")
+            .query(&mut c)
+            .unwrap();
+        assert_eq!(
+            (owner.as_str(), holder.as_str()),
+            ("w.3", "host\t3\treq|with|bars")
+        );
+        let woken: i64 = c.llen(res.signal_key("w.3")).unwrap();
+        assert_eq!(woken, 1);
+        assert!(queue(&mut c, &res).is_empty());
+    }
 }

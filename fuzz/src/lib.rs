@@ -296,7 +296,6 @@ pub fn check_key(data: &[u8]) {
                 // The other keys of the resource stay inside its hash tag.
                 for k in [
                     r.queue_key(),
-                    r.queue_info_key(),
                     r.fence_key(),
                     r.signal_key("o.1"),
                     r.forced_key(),

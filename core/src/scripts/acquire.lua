@@ -1,25 +1,32 @@
 -- Takes a lock if it is free, or queues the caller as a waiter.
--- KEYS: 1 lock hash, 2 waiter queue (list), 3 waiter info (hash), 4 fence, 5 caller's wake-up list
+-- KEYS: 1 lock hash, 2 waiter queue (list of entries, see queue.lua), 3 fence,
+--       4 caller's wake-up list
 -- ARGV: 1 owner, 2 ttl_ms, 3 wait_ms (0: do not queue), 4 holder ("host\tpid\trequest"),
 --       5 claim ttl_ms: how long a lock handed to this waiter lasts until the
 --         waiter, alive, extends it (a dead waiter must not keep it for a full ttl)
---       6 '1' if an earlier attempt of this caller may have queued it
+--       6 the caller's queue entry: '' if it was never queued, '?' if an
+--         earlier attempt whose reply was lost may have queued it
 -- Returns {1, token} when the caller took the lock, {2, token} when a release
 -- had already handed it to the caller (it then lasts only the claim ttl),
--- {0, pttl} when it is busy.
+-- {0, pttl, entry} when it is busy and the caller waits in the queue as
+-- entry, {0, pttl} when it is busy and the caller does not wait.
 local owner = ARGV[1]
 local holder = redis.call('HGET', KEYS[1], 'owner')
 if holder == owner then
   -- Handed to us by a release while we were between attempts.
-  redis.call('DEL', KEYS[5])
+  redis.call('DEL', KEYS[4])
   return {2, tonumber(redis.call('HGET', KEYS[1], 'token'))}
 end
+local entry = ARGV[6]
+if entry == '?' then
+  entry = find_entry(KEYS[2], owner)
+end
 if not holder then
-  if ARGV[6] == '1' and redis.call('HDEL', KEYS[3], owner) == 1 then
-    redis.call('LREM', KEYS[2], 1, owner)
+  if entry ~= '' then
+    redis.call('LREM', KEYS[2], 1, entry)
   end
   local s, us = redis_now()
-  local token = next_token(KEYS[4], s, us)
+  local token = next_token(KEYS[3], s, us)
   redis.call('HSET', KEYS[1], 'owner', owner, 'token', string.format('%d', token),
     'since', string.format('%d', s * 1000 + math.floor(us / 1000)), 'holder', ARGV[4])
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -27,15 +34,19 @@ if not holder then
 end
 local pttl = redis.call('PTTL', KEYS[1])
 local wait = tonumber(ARGV[3])
-if wait > 0 then
-  if redis.call('HSET', KEYS[3], owner, (now_ms() + wait) .. '|' .. ARGV[5] .. '|' .. ARGV[4]) == 1 then
-    redis.call('RPUSH', KEYS[2], owner)
-  end
-  -- The queue must outlive every live waiter's deadline. Extended with 10 s
-  -- to spare, so that the waiters queueing after this one rarely extend it.
-  if redis.call('PTTL', KEYS[2]) < wait + 1000 then
-    redis.call('PEXPIRE', KEYS[2], wait + 10000)
-    redis.call('PEXPIRE', KEYS[3], wait + 10000)
-  end
+if wait == 0 then
+  return {0, pttl}
 end
-return {0, pttl}
+-- A known entry keeps its place; it is only gone if the queue was lost.
+if entry == '' or not redis.call('LPOS', KEYS[2], entry) then
+  if entry == '' then
+    entry = owner .. '|' .. string.format('%d', now_ms() + wait) .. '|' .. ARGV[5] .. '|' .. ARGV[4]
+  end
+  redis.call('RPUSH', KEYS[2], entry)
+end
+-- The queue must outlive every live waiter's deadline. Extended with 10 s
+-- to spare, so that the waiters queueing after this one rarely extend it.
+if redis.call('PTTL', KEYS[2]) < wait + 1000 then
+  redis.call('PEXPIRE', KEYS[2], wait + 10000)
+end
+return {0, pttl, entry}
