@@ -81,6 +81,11 @@ pub struct PlainConn {
     long_read: bool,
     /// How many replies were polled for (tests check which ones are).
     polls: u64,
+    /// The read timeout asked for, and the one the socket has: it is set
+    /// lazily, after the next request is sent, so that restoring it after a
+    /// blocking command costs no system call on the way back to the caller.
+    read_timeout: Option<Duration>,
+    socket_read_timeout: Option<Duration>,
 }
 
 /// Whether `info` is a server this module can reach (no TLS).
@@ -209,6 +214,8 @@ impl PlainConn {
             io_timeout: io,
             long_read: false,
             polls: 0,
+            read_timeout: None,
+            socket_read_timeout: None,
         };
         let settings = info.redis_settings();
         if let Some(password) = settings.password() {
@@ -222,7 +229,7 @@ impl PlainConn {
         if conn.db != 0 {
             conn.handshake(redis::cmd("SELECT").arg(conn.db), left())?;
         }
-        conn.stream.set_read_timeout(Some(io))?;
+        conn.set_read_timeout(Some(io))?;
         conn.stream.set_write_timeout(Some(io))?;
         Ok(conn)
     }
@@ -230,7 +237,7 @@ impl PlainConn {
     /// One step of the handshake, within what is left of the connect timeout.
     fn handshake(&mut self, cmd: &redis::Cmd, left: Option<Duration>) -> RedisResult<()> {
         let left = left.ok_or_else(|| timed_out("connect timeout during the handshake"))?;
-        self.stream.set_read_timeout(Some(left))?;
+        self.read_timeout = Some(left);
         self.stream.set_write_timeout(Some(left))?;
         self.long_read = true;
         let reply = self.req_packed_command(&cmd.get_packed_command());
@@ -242,18 +249,26 @@ impl PlainConn {
     /// blocking command, whose reply is not polled for.
     pub fn set_read_timeout(&mut self, d: Option<Duration>) -> RedisResult<()> {
         self.long_read = d.map_or(true, |d| d > self.io_timeout);
-        Ok(self.stream.set_read_timeout(d)?)
+        self.read_timeout = d;
+        Ok(())
     }
 
     pub fn set_write_timeout(&self, d: Option<Duration>) -> RedisResult<()> {
         Ok(self.stream.set_write_timeout(d)?)
     }
 
+    /// Sends a request, then gives the socket the read timeout asked for
+    /// (while Redis is already working on the request).
     fn send(&mut self, bytes: &[u8]) -> RedisResult<()> {
         self.stream.write_all(bytes).map_err(|e| {
             self.open = false;
             RedisError::from(e)
-        })
+        })?;
+        if self.socket_read_timeout != self.read_timeout {
+            self.stream.set_read_timeout(self.read_timeout)?;
+            self.socket_read_timeout = self.read_timeout;
+        }
+        Ok(())
     }
 
     /// How many replies this connection polled for.

@@ -140,12 +140,17 @@ fn polling_for_slow_replies_stays_within_its_budget_and_backs_off() {
     );
 }
 
-#[test]
-fn which_replies_are_polled_for() {
-    let info = redis::Client::open(redis_url())
+/// Connection details of the shared test server.
+fn shared_info() -> redis::ConnectionInfo {
+    redis::Client::open(redis_url())
         .unwrap()
         .get_connection_info()
-        .clone();
+        .clone()
+}
+
+#[test]
+fn which_replies_are_polled_for() {
+    let info = shared_info();
     let io = Duration::from_secs(2);
     let ping = |c: &mut PlainConn| {
         let pong: String = redis::cmd("PING").query(c).unwrap();
@@ -177,6 +182,42 @@ fn which_replies_are_polled_for() {
     let mut off = PlainConn::connect(&info, Duration::from_secs(1), io, 0).unwrap();
     ping(&mut off);
     assert_eq!(off.polls(), 0, "reply_spin_us = 0 never polls");
+}
+
+#[test]
+fn a_read_timeout_takes_effect_with_the_next_request() {
+    let info = shared_info();
+    let io = Duration::from_millis(200);
+    let mut c = PlainConn::connect(&info, Duration::from_secs(1), io, 100).unwrap();
+    let empty = format!("{}empty", unique_prefix());
+    // Longer than the I/O timeout: a 0.5 s BLPOP must be allowed to finish.
+    c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let t = std::time::Instant::now();
+    let popped: Option<(String, String)> = redis::cmd("BLPOP")
+        .arg(&empty)
+        .arg("0.5")
+        .query(&mut c)
+        .unwrap();
+    assert!(popped.is_none());
+    assert!(
+        t.elapsed() >= Duration::from_millis(450),
+        "{:?}",
+        t.elapsed()
+    );
+    // Back to the I/O timeout: a reply that takes 1 s must fail after ~200 ms.
+    c.set_read_timeout(Some(io)).unwrap();
+    let t = std::time::Instant::now();
+    let err = redis::cmd("BLPOP")
+        .arg(&empty)
+        .arg("1")
+        .query::<Option<(String, String)>>(&mut c)
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(
+        t.elapsed() < Duration::from_millis(800),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 /// Opens non-blocking connections to `path` until the listen backlog is full
