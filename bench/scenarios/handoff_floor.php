@@ -61,6 +61,8 @@ emit([
     'cycles' => $n,
     'overhead_us' => ($wall - $work) / $n / 1000,
     'gap_p50_us' => percentile($gaps, 50) / 1000,
+    'gap_p99_us' => percentile($gaps, 99) / 1000,
+    'gap_max_us' => max($gaps) / 1000,
     'ping_us' => ($pingBefore + $pingAfter) / 2,
     'waits_ms' => array_map(fn($w) => round($w / 1e6, 4), $waits),
 ]);
