@@ -31,7 +31,7 @@ const NAMES = [
 // together run UNCONTENDED cycles.
 $S = [
     'uncontended' => 20000, 'rounds' => 4, 'block' => 250,
-    'contended_rounds' => 3,
+    'contended_rounds' => 5,
     'idem_calls' => 4000, 'idem_rounds' => 3,
     'memory' => 1000000,
     'tp_procs' => [1, 2, 4, 8, 16], 'tp_seconds' => 1.5,
