@@ -648,7 +648,7 @@ fn acl_rule(prefix: &str) -> Vec<String> {
     rule.push(format!("~{prefix}*"));
     rule.extend(
         "resetchannels -@all +evalsha +eval +script|load +exists +blpop +hget +del +get +scan +wait \
-         +hset +hdel +hmget +hincrby +set +incr +lpop +rpush +lrem +llen +pexpire +pttl +time"
+         +hset +hdel +hmget +hincrby +set +incr +lpop +rpush +lrem +llen +lpos +lrange +pexpire +pttl +time"
             .split(' ')
             .map(String::from),
     );
@@ -679,6 +679,26 @@ fn acl_user_limited_to_the_prefix_and_commands() {
         ),
         "waiting works too"
     );
+    // A waiter whose holder outlives the lease it saw wakes up, checks its
+    // queue entry is still there (LPOS) and waits on; then it is handed the lock.
+    let short = a
+        .acquire(&a.order(b"2").unwrap(), Some(0), Some(200))
+        .unwrap();
+    let waiter = {
+        let (cfg, order) = (cfg.clone(), a.order(b"2").unwrap());
+        std::thread::spawn(move || {
+            let b = other_process(&cfg, 2);
+            b.acquire(&order, Some(5_000), None).map(|l| l.release())
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(120));
+    short.extend(600).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        short.release().unwrap(),
+        "still held after the waiter's first wake-up"
+    );
+    assert!(matches!(waiter.join().unwrap(), Ok(Ok(true))));
     assert_eq!(a.inspect(&res).unwrap().unwrap().token, lease.token());
     assert_eq!(monitor::list(&cfg, None, 10).unwrap().len(), 1);
     lease.extend(10_000).unwrap();
