@@ -193,15 +193,22 @@ pub fn wait_for_handoff(
 
 #[cfg(test)]
 mod tests {
-    //! The queue entries' edge cases, driven through the scripts directly
-    //! (a lost reply cannot be produced on demand through the public API).
+    //! The queue entries' edge cases, through the protocol calls with the
+    //! entry argument chosen by the test (a lost reply cannot be produced on
+    //! demand through the public API).
     use super::*;
     use redis::Commands;
 
+    fn url() -> String {
+        std::env::var("REDIS_URL").expect("REDIS_URL (run under tests/tools/with-redis.sh)")
+    }
+
+    /// A plain connection, to look at the keys.
     fn redis() -> redis::Connection {
-        let url =
-            std::env::var("REDIS_URL").expect("REDIS_URL (run under tests/tools/with-redis.sh)");
-        redis::Client::open(url).unwrap().get_connection().unwrap()
+        redis::Client::open(url())
+            .unwrap()
+            .get_connection()
+            .unwrap()
     }
 
     fn resource(tag: &str) -> Resource {
@@ -214,32 +221,27 @@ mod tests {
         s * 1000 + us / 1000
     }
 
-    fn try_acquire(
-        c: &mut redis::Connection,
-        res: &Resource,
-        owner: &str,
-        entry: &[u8],
-    ) -> Vec<redis::Value> {
-        scripts::ACQUIRE
-            .key(res.lock_key())
-            .key(res.queue_key())
-            .key(res.fence_key())
-            .key(res.signal_key(owner))
-            .arg(owner)
-            .arg(30_000)
-            .arg(5_000)
-            .arg("host\t1\treq")
-            .arg(1_000)
-            .arg(entry)
-            .invoke(c)
-            .unwrap()
+    /// A pooled connection like the lock service's.
+    fn conn() -> Conn {
+        let cfg = crate::Config {
+            redis_url: url(),
+            ..crate::Config::default()
+        };
+        crate::pool::endpoint(&cfg).unwrap().conn().unwrap()
+    }
+
+    fn try_acquire(c: &mut Conn, res: &Resource, owner: &str, entry: &[u8]) -> Attempt {
+        let entry = (!entry.is_empty()).then_some(entry);
+        acquire(c, res, owner, 30_000, 5_000, 1_000, entry).unwrap()
     }
 
     /// A fresh resource whose lock "h.1" holds.
-    fn held(c: &mut redis::Connection, tag: &str) -> Resource {
+    fn held(c: &mut Conn, tag: &str) -> Resource {
         let res = resource(tag);
-        let reply = try_acquire(c, &res, "h.1", b"");
-        assert!(matches!(attempt(reply), Attempt::Acquired(_)));
+        assert!(matches!(
+            try_acquire(c, &res, "h.1", b""),
+            Attempt::Acquired(_)
+        ));
         res
     }
 
@@ -247,8 +249,8 @@ mod tests {
         c.lrange(res.queue_key(), 0, -1).unwrap()
     }
 
-    fn busy_entry(reply: Vec<redis::Value>) -> Vec<u8> {
-        match attempt(reply) {
+    fn busy_entry(reply: Attempt) -> Vec<u8> {
+        match reply {
             Attempt::Busy(_, Some(e)) => e,
             _ => panic!("expected a busy reply with a queue entry"),
         }
@@ -256,35 +258,35 @@ mod tests {
 
     #[test]
     fn a_retry_that_may_have_queued_finds_its_entry_instead_of_queueing_twice() {
-        let mut c = redis();
+        let (mut c, mut r) = (conn(), redis());
         let res = held(&mut c, "retry");
         let first = busy_entry(try_acquire(&mut c, &res, "w.1", b""));
         assert!(first.starts_with(b"w.1|"), "{first:?}");
         // The reply was "lost": the retry cannot name the entry.
         let again = busy_entry(try_acquire(&mut c, &res, "w.1", b"?"));
         assert_eq!(again, first);
-        assert_eq!(queue(&mut c, &res), vec![first]);
+        assert_eq!(queue(&mut r, &res), vec![first]);
     }
 
     #[test]
     fn a_known_entry_keeps_its_place_and_is_queued_again_if_the_queue_was_lost() {
-        let mut c = redis();
+        let (mut c, mut r) = (conn(), redis());
         let res = held(&mut c, "known");
         let w1 = busy_entry(try_acquire(&mut c, &res, "w.1", b""));
         let w2 = busy_entry(try_acquire(&mut c, &res, "w.2", b""));
         assert_eq!(busy_entry(try_acquire(&mut c, &res, "w.1", &w1)), w1);
-        assert_eq!(queue(&mut c, &res), vec![w1.clone(), w2]);
-        let _: () = c.del(res.queue_key()).unwrap();
+        assert_eq!(queue(&mut r, &res), vec![w1.clone(), w2]);
+        let _: () = r.del(res.queue_key()).unwrap();
         assert_eq!(busy_entry(try_acquire(&mut c, &res, "w.1", &w1)), w1);
-        assert_eq!(queue(&mut c, &res), vec![w1]);
+        assert_eq!(queue(&mut r, &res), vec![w1]);
     }
 
     #[test]
     fn release_skips_expired_and_malformed_entries() {
-        let mut c = redis();
+        let (mut c, mut r) = (conn(), redis());
         let res = held(&mut c, "skip");
-        let future = now_ms(&mut c) + 60_000;
-        let _: () = c
+        let future = now_ms(&mut r) + 60_000;
+        let _: () = r
             .rpush(
                 res.queue_key(),
                 &[
@@ -295,29 +297,20 @@ mod tests {
                 ],
             )
             .unwrap();
-        let n: i64 = scripts::RELEASE
-            .key(res.lock_key())
-            .key(res.queue_key())
-            .key(res.fence_key())
-            .key(res.forced_key())
-            .arg("h.1")
-            .arg(res.signal_prefix())
-            .arg("")
-            .invoke(&mut c)
-            .unwrap();
+        let n = release(&mut c, &res, "h.1").unwrap();
         assert_eq!(n, 2, "handed off");
         let (owner, holder): (String, String) = redis::cmd("HMGET")
             .arg(res.lock_key())
             .arg("owner")
             .arg("holder")
-            .query(&mut c)
+            .query(&mut r)
             .unwrap();
         assert_eq!(
             (owner.as_str(), holder.as_str()),
             ("w.3", "host\t3\treq|with|bars")
         );
-        let woken: i64 = c.llen(res.signal_key("w.3")).unwrap();
+        let woken: i64 = r.llen(res.signal_key("w.3")).unwrap();
         assert_eq!(woken, 1);
-        assert!(queue(&mut c, &res).is_empty());
+        assert!(queue(&mut r, &res).is_empty());
     }
 }
