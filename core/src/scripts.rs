@@ -16,13 +16,7 @@ macro_rules! with_wake {
     };
 }
 
-pub static ACQUIRE: Lazy<Script> = Lazy::new(|| {
-    Script::new(concat!(
-        include_str!("scripts/fence.lua"),
-        include_str!("scripts/queue.lua"),
-        include_str!("scripts/acquire.lua")
-    ))
-});
+pub static ACQUIRE: Lazy<Script> = Lazy::new(|| Script::new(with_fence!("scripts/acquire.lua")));
 pub static RELEASE: Lazy<Script> = Lazy::new(|| Script::new(with_fence!("scripts/release.lua")));
 pub static EXTEND: Lazy<Script> = Lazy::new(|| Script::new(include_str!("scripts/extend.lua")));
 pub static HELD: Lazy<Script> = Lazy::new(|| Script::new(include_str!("scripts/held.lua")));

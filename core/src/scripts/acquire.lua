@@ -1,5 +1,7 @@
 -- Takes a lock if it is free, or queues the caller as a waiter.
--- KEYS: 1 lock hash, 2 waiter queue (list of entries, see queue.lua), 3 fence,
+-- A waiter's queue entry is "owner|deadline_ms|claim_ttl_ms|holder", so the
+-- release that pops it has all it needs without another lookup.
+-- KEYS: 1 lock hash, 2 waiter queue (list of entries), 3 fence,
 --       4 caller's wake-up list
 -- ARGV: 1 owner, 2 ttl_ms, 3 wait_ms (0: do not queue), 4 holder ("host\tpid\trequest"),
 --       5 claim ttl_ms: how long a lock handed to this waiter lasts until the
@@ -19,7 +21,16 @@ if holder == owner then
 end
 local entry = ARGV[6]
 if entry == '?' then
-  entry = find_entry(KEYS[2], owner)
+  -- Only a retry after a lost reply, which cannot know whether or with which
+  -- deadline it was queued, searches the queue for its entry.
+  entry = ''
+  local prefix = owner .. '|'
+  for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
+    if string.sub(e, 1, #prefix) == prefix then
+      entry = e
+      break
+    end
+  end
 end
 if not holder then
   if entry ~= '' then
