@@ -299,9 +299,13 @@ pub(crate) struct NewLease {
 }
 
 pub(crate) fn register(n: NewLease) -> Lease {
-    let ttl = Duration::from_millis(n.ttl_ms);
     let auto = n.auto_renew;
     let claimed = n.claim_ms.is_some();
+    // What Redis holds now: a hand-off's short claim, else the whole ttl. It
+    // is extended like any lease, a third of the way in: a short hold is over
+    // before that.
+    let lasts = Duration::from_millis(n.claim_ms.unwrap_or(n.ttl_ms));
+    let due = n.sent + lasts / 3;
     let held = Arc::new(Held {
         endpoint: n.endpoint,
         owner: n.owner,
@@ -314,17 +318,14 @@ pub(crate) fn register(n: NewLease) -> Lease {
             ttl_ms: n.ttl_ms,
             auto_renew: n.auto_renew,
             renew_until: n.sent + Duration::from_millis(n.max_hold_ms),
-            // A hand-off's short claim is extended like any lease, a third
-            // of the way in: a short hold is over before that.
-            next_renew: n.sent + n.claim_ms.map_or(ttl, Duration::from_millis) / 3,
-            expires_at: n.sent + n.claim_ms.map_or(ttl, Duration::from_millis),
+            next_renew: due,
+            expires_at: n.sent + lasts,
             lost: None,
             released: false,
             claimed,
         }),
         resource: n.resource,
     });
-    let due = held.st().next_renew;
     let key = reg_key(&held.endpoint, &held.resource);
     registry().held.insert(key, held.clone());
     if auto || claimed {

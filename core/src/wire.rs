@@ -205,10 +205,11 @@ impl PlainConn {
             }
             _ => return Err(timed_out("TLS is not handled by the plain connection")),
         };
+        let settings = info.redis_settings();
         let mut conn = PlainConn {
             stream,
             parser: Parser::new(),
-            db: info.redis_settings().db(),
+            db: settings.db(),
             open: true,
             spin: SpinPolicy::new(spin_us),
             io_timeout: io,
@@ -217,7 +218,6 @@ impl PlainConn {
             read_timeout: None,
             socket_read_timeout: None,
         };
-        let settings = info.redis_settings();
         if let Some(password) = settings.password() {
             let mut auth = redis::cmd("AUTH");
             if let Some(user) = settings.username() {
