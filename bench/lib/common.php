@@ -202,6 +202,37 @@ function sleep_until(int $at): void
 }
 
 /**
+ * Makes forked children wait for each other, asleep in a Redis BLPOP: a child
+ * that is done must not take the CPU from those still measuring (serializing
+ * its results, exiting), and none starts before all are ready. Make one
+ * before forking; each child calls wait() at the same points.
+ */
+final class Barrier
+{
+    private ?Redis $redis = null;
+    private int $round = 0;
+
+    public function __construct(private int $port, private string $key, private int $n)
+    {
+    }
+
+    /** Returns once all $n children called it as often as this one. */
+    public function wait(): void
+    {
+        // Connected on first use, in the child: a forked connection is shared.
+        $this->redis ??= phpredis($this->port);
+        $key = "{$this->key}:{$this->round}";
+        $this->round++;
+        if ($this->redis->incr("$key:arrived") === $this->n) {
+            $this->redis->rPush("$key:go", ...array_fill(0, $this->n, '1'));
+        }
+        if (!$this->redis->blPop(["$key:go"], 60)) {
+            throw new RuntimeException("barrier $key: not all {$this->n} processes arrived within 60 s");
+        }
+    }
+}
+
+/**
  * Forks $n children running $child($index) (which returns an array), waits for
  * all of them and returns their results in order. A failing child fails the run.
  */

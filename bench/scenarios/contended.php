@@ -15,15 +15,16 @@ $key = "c{$p['round']}-{$procs}x{$p['work_ms']}-" . getmypid();
 
 $redis = phpredis($p['port']);
 $pingBefore = ping_us($redis, 5, 200);
-$start = hrtime(true) + 400_000_000; // children connect and warm up first
+$barrier = new Barrier($p['port'], "$key-barrier", $procs);
 
-$results = fork_all($procs, function (int $idx) use ($p, $cycles, $workUs, $key, $start) {
+$results = fork_all($procs, function (int $idx) use ($p, $cycles, $workUs, $key, $barrier) {
     $lock = make_lock($p['impl'], $p['port']);
     $noop = static function (): void {};
     for ($i = 0; $i < 20; $i++) {
         $lock->run("$key-warm-$idx-$i", $noop);
     }
-    sleep_until($start);
+    $barrier->wait(); // all connected and warmed up
+    $start = hrtime(true);
     $waits = [];
     $spans = [];
     for ($i = 0; $i < $cycles; $i++) {
@@ -36,18 +37,18 @@ $results = fork_all($procs, function (int $idx) use ($p, $cycles, $workUs, $key,
             $spans[] = [$t1, $t2];
         });
     }
-    return ['waits' => $waits, 'spans' => $spans, 'end' => hrtime(true)];
+    $end = hrtime(true);
+    $barrier->wait(); // stay off the CPU until the others are done too
+    return ['waits' => $waits, 'spans' => $spans, 'start' => $start, 'end' => $end];
 });
 
 $pingAfter = ping_us($redis, 5, 200);
 
 $waits = [];
 $spans = [];
-$end = 0;
 foreach ($results as $r) {
     array_push($waits, ...$r['waits']);
     array_push($spans, ...$r['spans']);
-    $end = max($end, $r['end']);
 }
 // Mutual exclusion: the work intervals, sorted by start, must not overlap.
 usort($spans, fn($a, $b) => $a[0] <=> $b[0]);
@@ -64,7 +65,7 @@ foreach ($spans as $i => [$s, $e]) {
     }
 }
 $n = count($spans);
-$wall = $end - $start;
+$wall = max(array_column($results, 'end')) - min(array_column($results, 'start'));
 emit([
     'cycles' => $n,
     'wall_ms' => $wall / 1e6,

@@ -15,14 +15,15 @@ $tag = "ring{$p['round']}-" . getmypid();
 
 $redis = phpredis($p['port']);
 $pingBefore = ping_us($redis, 5, 200);
-$start = hrtime(true) + 400_000_000;
+$barrier = new Barrier($p['port'], "$tag-barrier", $procs);
 
-$results = fork_all($procs, function (int $idx) use ($p, $procs, $cycles, $workUs, $tag, $start) {
+$results = fork_all($procs, function (int $idx) use ($p, $procs, $cycles, $workUs, $tag, $barrier) {
     $r = phpredis($p['port']);
     for ($i = 0; $i < 20; $i++) {
         $r->ping();
     }
-    sleep_until($start);
+    $barrier->wait(); // all connected and warmed up
+    $start = hrtime(true);
     if ($idx === 0) {
         $r->rPush("$tag:0", (string) hrtime(true));
     }
@@ -48,12 +49,14 @@ $results = fork_all($procs, function (int $idx) use ($p, $procs, $cycles, $workU
             $r->rPush("$tag:" . (($idx + 1) % $procs), (string) $sent);
         }
     }
-    return ['gaps' => $gaps, 'waits' => $waits, 'work' => $work, 'end' => hrtime(true)];
+    $end = hrtime(true);
+    $barrier->wait(); // stay off the CPU until the others are done too
+    return ['gaps' => $gaps, 'waits' => $waits, 'work' => $work, 'start' => $start, 'end' => $end];
 });
 
 $pingAfter = ping_us($redis, 5, 200);
 $n = $procs * $cycles;
-$wall = max(array_column($results, 'end')) - $start;
+$wall = max(array_column($results, 'end')) - min(array_column($results, 'start'));
 $work = array_sum(array_column($results, 'work'));
 $gaps = array_merge(...array_column($results, 'gaps'));
 $waits = array_merge(...array_column($results, 'waits'));
