@@ -101,7 +101,10 @@ final class OrderLockManager
  */
 final class Lease
 {
-    /** Leases come from acquire(), tryAcquire() and the execute* callbacks; `new Lease()` throws. */
+    /**
+     * Leases come from acquire(), tryAcquire() and the execute* callbacks.
+     * @throws \Error always: `new Lease()` is not allowed
+     */
     public function __construct() {}
 
     /** Readable name, e.g. "order:100000123" or "payment:100000123:pay_abc". */
@@ -185,7 +188,10 @@ final class PaymentStateMachine
  */
 final class WebhookSignature
 {
-    /** Static methods only; `new WebhookSignature()` throws. */
+    /**
+     * Static methods only.
+     * @throws \Error always: `new WebhookSignature()` is not allowed
+     */
     public function __construct() {}
 
     /**

@@ -127,6 +127,16 @@ pub fn invalid(msg: impl Into<String>) -> PhpException {
     to_php(Error::invalid(msg))
 }
 
+/// `new X()` on a class whose objects only the extension makes: an `\Error`,
+/// as PHP throws for its own such classes (`new Generator()`).
+pub fn not_constructible(class: &str, instead: &str) -> PhpException {
+    PhpException::new(
+        format!("Direct instantiation of Monei\\Concurrency\\{class} is not allowed; {instead}"),
+        0,
+        ext_php_rs::zend::ce::error(),
+    )
+}
+
 pub type Result<T> = std::result::Result<T, PhpException>;
 
 /// `?` on core results inside binding code.

@@ -1,6 +1,6 @@
 //! `Monei\Concurrency\Lease`: one held level of a lock, as a PHP object.
 
-use crate::php::exceptions::{OrThrow, Result};
+use crate::php::exceptions::{not_constructible, OrThrow, Result};
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
 use monei_concurrency_core::config::check_ms;
@@ -21,6 +21,14 @@ impl Lease {
 
 #[php_impl]
 impl Lease {
+    /// Leases come only from the lock classes: one made here would hold nothing.
+    pub fn __construct() -> Result<Self> {
+        Err(not_constructible(
+            "Lease",
+            "leases come from acquire(), tryAcquire() and the execute* callbacks",
+        ))
+    }
+
     /// Readable resource name, e.g. "order:100000123".
     pub fn resource(&self) -> String {
         self.inner.resource().to_string()

@@ -1,7 +1,7 @@
 //! `Monei\Concurrency\WebhookSignature`: checks the MONEI-Signature header.
 
 use crate::php::args::Bytes;
-use crate::php::exceptions::{invalid, OrThrow, Result};
+use crate::php::exceptions::{invalid, not_constructible, OrThrow, Result};
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::Zval;
@@ -14,6 +14,13 @@ pub struct WebhookSignature;
 
 #[php_impl]
 impl WebhookSignature {
+    pub fn __construct() -> Result<Self> {
+        Err(not_constructible(
+            "WebhookSignature",
+            "call WebhookSignature::verify() statically",
+        ))
+    }
+
     /// `$secrets` is one secret or a list of them (key rotation).
     #[php(defaults(toleranceS = 300))]
     pub fn verify(

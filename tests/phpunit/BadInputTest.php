@@ -14,6 +14,7 @@ use Monei\Concurrency\OrderLockManager;
 use Monei\Concurrency\ProcessingLock;
 use Monei\Concurrency\Tests\Support\PhpProcess;
 use Monei\Concurrency\Tests\Support\RedisTestCase;
+use Monei\Concurrency\WebhookSignature;
 
 /**
  * Bad input is refused with the documented exception, before anything
@@ -244,8 +245,9 @@ final class BadInputTest extends RedisTestCase
         try {
             new Lease();
             self::fail('new Lease() worked');
-        } catch (\Exception $e) {
-            self::assertStringContainsString('cannot instantiate', $e->getMessage());
+        } catch (\Error $e) {
+            self::assertSame(\Error::class, get_class($e));
+            self::assertStringStartsWith('Direct instantiation of Monei\Concurrency\Lease is not allowed', $e->getMessage());
         }
         try {
             (new \ReflectionClass(Lease::class))->newInstanceWithoutConstructor();
@@ -255,6 +257,16 @@ final class BadInputTest extends RedisTestCase
         self::assertFalse(@unserialize('O:24:"Monei\Concurrency\Lease":0:{}'));
 
         $lease = (new ProcessingLock($this->options()))->acquire('100', 'pay', 0);
+        $token = $lease->token();
+        try {
+            $lease->__construct();
+            self::fail('__construct() ran again on a lease');
+        } catch (\Error $e) {
+            self::assertStringStartsWith('Direct instantiation of Monei\Concurrency\Lease', $e->getMessage());
+        }
+        // The failed call left the lease as it was.
+        self::assertSame($token, $lease->token());
+        self::assertTrue($lease->isHeld());
         try {
             clone $lease;
             self::fail('a lease was cloned');
@@ -268,6 +280,20 @@ final class BadInputTest extends RedisTestCase
             self::assertStringContainsString('not allowed', $e->getMessage());
         }
         self::assertTrue($lease->release());
+    }
+
+    public function testWebhookSignatureIsStaticOnly(): void
+    {
+        try {
+            new WebhookSignature();
+            self::fail('new WebhookSignature() worked');
+        } catch (\Error $e) {
+            self::assertSame(\Error::class, get_class($e));
+            self::assertSame(
+                'Direct instantiation of Monei\Concurrency\WebhookSignature is not allowed; call WebhookSignature::verify() statically',
+                $e->getMessage(),
+            );
+        }
     }
 
     public function testAbuseInAChildProcessDoesNotCrashIt(): void

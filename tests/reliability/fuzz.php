@@ -15,9 +15,8 @@ declare(strict_types=1);
  *
  * Only documented exceptions may come out: TypeError, ValueError,
  * ArgumentCountError, the extension's Monei\Concurrency\* exceptions, and
- * what the fuzzer's own callables / __toString throw. `new Lease()` and
- * `new WebhookSignature()` are documented to throw; they throw a plain
- * \Exception("You cannot instantiate this class from PHP."), counted apart.
+ * what the fuzzer's own callables / __toString throw, and the \Error that
+ * `new Lease()` and `new WebhookSignature()` are documented to throw.
  *
  *   php fuzz.php --redis-url URL [--calls 100000] [--batch 2500] [--lanes 2] [--seed N]
  *       runs batches in child processes (a crash or hang is reported with its seed and batch)
