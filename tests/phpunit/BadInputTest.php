@@ -242,13 +242,10 @@ final class BadInputTest extends RedisTestCase
 
     public function testLeasesCannotBeForged(): void
     {
-        try {
-            new Lease();
-            self::fail('new Lease() worked');
-        } catch (\Error $e) {
-            self::assertSame(\Error::class, get_class($e));
-            self::assertStringStartsWith('Direct instantiation of Monei\Concurrency\Lease is not allowed', $e->getMessage());
-        }
+        self::assertNotConstructible(
+            fn () => new Lease(),
+            'Direct instantiation of Monei\Concurrency\Lease is not allowed; leases come from acquire(), tryAcquire() and the execute* callbacks',
+        );
         try {
             (new \ReflectionClass(Lease::class))->newInstanceWithoutConstructor();
             self::fail('instantiated without constructor');
@@ -258,12 +255,10 @@ final class BadInputTest extends RedisTestCase
 
         $lease = (new ProcessingLock($this->options()))->acquire('100', 'pay', 0);
         $token = $lease->token();
-        try {
-            $lease->__construct();
-            self::fail('__construct() ran again on a lease');
-        } catch (\Error $e) {
-            self::assertStringStartsWith('Direct instantiation of Monei\Concurrency\Lease', $e->getMessage());
-        }
+        self::assertNotConstructible(
+            fn () => $lease->__construct(),
+            'Direct instantiation of Monei\Concurrency\Lease is not allowed; leases come from acquire(), tryAcquire() and the execute* callbacks',
+        );
         // The failed call left the lease as it was.
         self::assertSame($token, $lease->token());
         self::assertTrue($lease->isHeld());
@@ -284,15 +279,21 @@ final class BadInputTest extends RedisTestCase
 
     public function testWebhookSignatureIsStaticOnly(): void
     {
+        self::assertNotConstructible(
+            fn () => new WebhookSignature(),
+            'Direct instantiation of Monei\Concurrency\WebhookSignature is not allowed; call WebhookSignature::verify() statically',
+        );
+    }
+
+    /** $construct must throw exactly an \Error (not a subclass) with $message. */
+    private static function assertNotConstructible(callable $construct, string $message): void
+    {
         try {
-            new WebhookSignature();
-            self::fail('new WebhookSignature() worked');
+            $construct();
+            self::fail("constructed: $message");
         } catch (\Error $e) {
             self::assertSame(\Error::class, get_class($e));
-            self::assertSame(
-                'Direct instantiation of Monei\Concurrency\WebhookSignature is not allowed; call WebhookSignature::verify() statically',
-                $e->getMessage(),
-            );
+            self::assertSame($message, $e->getMessage());
         }
     }
 
