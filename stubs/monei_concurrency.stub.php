@@ -116,6 +116,10 @@ final class Lease
     /** Asks Redis whether this lease is still held. */
     public function isHeld(): bool {}
 
+    /**
+     * Asks Redis: 0 when no longer held, at least 1 while held (also in the
+     * lease's last millisecond), PHP_INT_MAX if the lock's expiry was removed.
+     */
     public function remainingMs(): int {}
 
     /** @throws LockLostException if the lease is no longer held */

@@ -148,7 +148,12 @@ pub fn extend(conn: &mut Conn, res: &Resource, owner: &str, ttl_ms: u64) -> Resu
 pub fn held_ttl(conn: &mut Conn, res: &Resource, owner: &str) -> Result<Option<i64>> {
     let lock = res.lock_key();
     let n: i64 = conn.run(|c| scripts::HELD.key(&lock).arg(owner).invoke(c))?;
-    Ok((n != -2).then_some(n.max(0)))
+    Ok(match n {
+        -2 => None,
+        // No expiry: held until someone deletes it.
+        -1 => Some(i64::MAX),
+        n => Some(n),
+    })
 }
 
 /// Leaves the queue (our `entry` in it); the lock if a release handed it to us meanwhile.

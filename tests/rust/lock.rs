@@ -258,6 +258,27 @@ fn watchdog_stops_at_max_hold() {
 }
 
 #[test]
+fn a_lock_without_expiry_still_reads_as_held() {
+    // Someone ran PERSIST on the lock: it is held until deleted, so isHeld()
+    // must agree with extend(), which succeeds.
+    let (cfg, a) = setup();
+    let res = a.order(b"persist").unwrap();
+    let lease = a.acquire(&res, Some(0), Some(5_000)).unwrap();
+    let persisted: bool = redis::cmd("PERSIST")
+        .arg(res.lock_key())
+        .query(&mut raw(&cfg.redis_url))
+        .unwrap();
+    assert!(persisted);
+    assert!(lease.is_held().unwrap());
+    assert_eq!(lease.remaining_ms().unwrap(), i64::MAX as u64);
+    lease.extend(5_000).unwrap();
+    let rem = lease.remaining_ms().unwrap();
+    assert!(rem > 4_000 && rem <= 5_000, "{rem}");
+    assert!(lease.release().unwrap());
+    assert_eq!(lease.remaining_ms().unwrap(), 0);
+}
+
+#[test]
 fn extend_moves_the_expiry() {
     let (_cfg, a) = setup();
     let res = a.order(b"ext").unwrap();
