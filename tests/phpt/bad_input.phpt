@@ -54,7 +54,7 @@ lock_ttl_ms as string: Monei\Concurrency\InvalidArgumentException
 redis_url as int: Monei\Concurrency\InvalidArgumentException
 non-callable callback: TypeError
 array as id: TypeError
-new Lease(): Exception
+new Lease(): Error
 bool(false)
 string(1) "m"
 int(3)
