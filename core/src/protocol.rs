@@ -23,13 +23,14 @@ fn attempt(reply: Vec<redis::Value>) -> Attempt {
     match int(0) {
         1 => Attempt::Acquired(int(1)),
         2 => Attempt::HandedOver(int(1)),
-        _ => Attempt::Busy(
-            int(1),
-            match reply.get(2) {
-                Some(redis::Value::BulkString(b)) => Some(b.clone()),
+        _ => {
+            let pttl = int(1);
+            let entry = match reply.into_iter().nth(2) {
+                Some(redis::Value::BulkString(b)) => Some(b),
                 _ => None,
-            },
-        ),
+            };
+            Attempt::Busy(pttl, entry)
+        }
     }
 }
 
@@ -284,6 +285,21 @@ mod tests {
         let _: () = r.del(res.queue_key()).unwrap();
         assert_eq!(busy_entry(try_acquire(&mut c, &res, "w.1", &w1)), w1);
         assert_eq!(queue(&mut r, &res), vec![w1]);
+    }
+
+    #[test]
+    fn a_held_lock_never_reads_as_no_time_left() {
+        // PTTL reads 0 in the last millisecond, while the lock still exists
+        // and extend() would succeed: held_ttl must say at least 1 until then.
+        let (mut c, mut r) = (conn(), redis());
+        let res = held(&mut c, "lastms");
+        let _: () = r.pexpire(res.lock_key(), 3).unwrap();
+        let mut seen = Vec::new();
+        while let Some(ms) = held_ttl(&mut c, &res, "h.1").unwrap() {
+            seen.push(ms);
+        }
+        assert!(!seen.is_empty());
+        assert!(seen.iter().all(|&ms| ms >= 1), "{seen:?}");
     }
 
     #[test]
