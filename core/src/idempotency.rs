@@ -201,7 +201,7 @@ impl IdempotencyStore {
     ) -> Result<Claim> {
         let reply: Vec<redis::Value> = conn.run(|c| {
             scripts::ONCE_CLAIM
-                .key(&keys.record)
+                .call(&[keys.record.as_str()])
                 .arg(owner)
                 .arg(fp)
                 .arg(self.in_progress_ttl_ms)
@@ -223,8 +223,7 @@ impl IdempotencyStore {
     fn complete(&self, keys: &IdempotencyKeys, owner: &str, result: &[u8]) -> Result<bool> {
         let n: i64 = self.endpoint.conn()?.run(|c| {
             scripts::ONCE_COMPLETE
-                .key(&keys.record)
-                .key(&keys.wake)
+                .call(&[keys.record.as_str(), keys.wake.as_str()])
                 .arg(owner)
                 .arg(result)
                 .arg(self.retention_ms)
@@ -236,8 +235,7 @@ impl IdempotencyStore {
     fn abandon(&self, keys: &IdempotencyKeys, owner: &str) -> Result<bool> {
         let n: i64 = self.endpoint.conn()?.run(|c| {
             scripts::ONCE_ABANDON
-                .key(&keys.record)
-                .key(&keys.wake)
+                .call(&[keys.record.as_str(), keys.wake.as_str()])
                 .arg(owner)
                 .invoke(c)
         })?;

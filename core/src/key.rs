@@ -7,6 +7,8 @@
 //! and `("1","2:3")` land on different keys.
 
 use crate::error::{Error, Result};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// Longest identifier accepted, in bytes.
 pub const MAX_ID_BYTES: usize = 255;
@@ -36,69 +38,105 @@ pub fn encode_id(what: &str, id: &[u8]) -> Result<String> {
     Ok(out)
 }
 
-/// A lockable thing: an order, or one payment of an order.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Resource {
+/// A lockable thing: an order, or one payment of an order. Its keys are built
+/// once, so that no call to Redis formats them (a release is sent right after
+/// the callback, with a waiter blocked on it), and clones share them.
+#[derive(Clone, Debug)]
+pub struct Resource(Arc<Keys>);
+
+#[derive(Debug)]
+struct Keys {
     /// Human-readable name, e.g. `order:100000123` or `payment:100000123:pay_abc`.
     name: String,
     /// `<prefix>{<order>}:order` or `<prefix>{<order>}:payment:<payment>`.
     base: String,
+    lock: String,
+    queue: String,
+    fence: String,
+    signal_prefix: String,
+}
+
+/// The lock key names the resource: every other key derives from the same
+/// prefix and encoded identifiers.
+impl PartialEq for Resource {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.lock == other.0.lock
+    }
+}
+
+impl Eq for Resource {}
+
+impl Hash for Resource {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.lock.hash(state);
+    }
 }
 
 impl Resource {
     pub fn order(prefix: &str, order_id: &[u8]) -> Result<Self> {
         let order = encode_id("order id", order_id)?;
-        Ok(Resource {
-            name: format!("order:{}", String::from_utf8_lossy(order_id)),
-            base: format!("{prefix}{{{order}}}:order"),
-        })
+        Ok(Resource::new(
+            format!("order:{}", String::from_utf8_lossy(order_id)),
+            format!("{prefix}{{{order}}}:order"),
+        ))
     }
 
     pub fn payment(prefix: &str, order_id: &[u8], payment_id: &[u8]) -> Result<Self> {
         let order = encode_id("order id", order_id)?;
         let payment = encode_id("payment id", payment_id)?;
-        Ok(Resource {
-            name: format!(
+        Ok(Resource::new(
+            format!(
                 "payment:{}:{}",
                 String::from_utf8_lossy(order_id),
                 String::from_utf8_lossy(payment_id)
             ),
-            base: format!("{prefix}{{{order}}}:payment:{payment}"),
-        })
+            format!("{prefix}{{{order}}}:payment:{payment}"),
+        ))
+    }
+
+    fn new(name: String, base: String) -> Self {
+        Resource(Arc::new(Keys {
+            lock: format!("{base}:lock"),
+            queue: format!("{base}:q"),
+            fence: format!("{base}:fence"),
+            signal_prefix: format!("{base}:w:"),
+            name,
+            base,
+        }))
     }
 
     pub fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     /// Hash: owner, fencing token and holder details of the current lease.
-    pub fn lock_key(&self) -> String {
-        format!("{}:lock", self.base)
+    pub fn lock_key(&self) -> &str {
+        &self.0.lock
     }
 
     /// List of waiters' entries ("owner|deadline_ms|claim_ttl_ms|holder"),
     /// first come first served.
-    pub fn queue_key(&self) -> String {
-        format!("{}:q", self.base)
+    pub fn queue_key(&self) -> &str {
+        &self.0.queue
     }
 
     /// Last fencing token issued for this resource.
-    pub fn fence_key(&self) -> String {
-        format!("{}:fence", self.base)
+    pub fn fence_key(&self) -> &str {
+        &self.0.fence
     }
 
     /// Prefix of the per-waiter wake-up lists (`<prefix><owner>`).
-    pub fn signal_prefix(&self) -> String {
-        format!("{}:w:", self.base)
+    pub fn signal_prefix(&self) -> &str {
+        &self.0.signal_prefix
     }
 
     pub fn signal_key(&self, owner: &str) -> String {
-        format!("{}:w:{owner}", self.base)
+        format!("{}{owner}", self.0.signal_prefix)
     }
 
     /// Who forced the last forceUnlock() and when (kept a day).
     pub fn forced_key(&self) -> String {
-        format!("{}:forced", self.base)
+        format!("{}:forced", self.0.base)
     }
 
     /// The resource of a lock key found by SCAN, if it is one of ours.

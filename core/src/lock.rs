@@ -224,7 +224,7 @@ impl Locker {
                 claim = None;
             }
             let timeout = self.cfg.replica_ack_timeout_ms;
-            let acked = conn.wait_replicas(&res.lock_key(), need, timeout)?;
+            let acked = conn.wait_replicas(res.lock_key(), need, timeout)?;
             if acked < need as i64 {
                 let _ = protocol::release(conn, res, &grant.owner);
                 stats::inc(&stats::COUNTERS.backend_errors);

@@ -22,7 +22,7 @@ const MAX_IDLE: usize = 4;
 /// One Redis server as configured: URL plus timeouts.
 pub struct Endpoint {
     key: String,
-    url: String,
+    url: Arc<str>,
     masked_url: String,
     backend: Backend,
     connect_timeout: Duration,
@@ -64,7 +64,7 @@ pub fn endpoint(cfg: &Config) -> Result<Arc<Endpoint>> {
     let backend = Backend::build(cfg)?;
     let ep = Arc::new(Endpoint {
         key: key.clone(),
-        url: cfg.redis_url.clone(),
+        url: cfg.redis_url.as_str().into(),
         masked_url: cfg.masked_url(),
         backend,
         connect_timeout: cfg.connect_timeout(),
@@ -81,7 +81,7 @@ impl Endpoint {
     }
 
     /// The server as named in the URL; identifies "the same lock" for re-entrancy.
-    pub fn server(&self) -> &str {
+    pub fn server(&self) -> &Arc<str> {
         &self.url
     }
 
@@ -157,9 +157,13 @@ impl Endpoint {
     fn put_idle(&self, con: RawConn) {
         self.healthy.store(true, Ordering::Relaxed);
         let mut pool = pool();
-        let list = pool.idle.entry(self.key.clone()).or_default();
-        if list.len() < MAX_IDLE {
-            list.push(con);
+        // Every check-in but the first finds the list: no key to copy then.
+        match pool.idle.get_mut(&self.key) {
+            Some(list) if list.len() >= MAX_IDLE => {}
+            Some(list) => list.push(con),
+            None => {
+                pool.idle.insert(self.key.clone(), vec![con]);
+            }
         }
     }
 }

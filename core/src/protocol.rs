@@ -63,10 +63,7 @@ pub fn acquire(
             None => b"",
         };
         scripts::ACQUIRE
-            .key(&lock)
-            .key(&queue)
-            .key(&fence)
-            .key(&wake)
+            .call(&[lock, queue, fence, wake.as_str()])
             .arg(owner)
             .arg(ttl_ms)
             .arg(wait_ms)
@@ -89,21 +86,21 @@ pub fn force_release(conn: &mut Conn, res: &Resource, forced_by: &str) -> Result
 }
 
 fn release_as(conn: &mut Conn, res: &Resource, owner: &str, forced_by: &str) -> Result<i64> {
-    let (lock, queue, fence, forced, wake) = (
+    // Only a forced release writes the record; a plain one names the lock key
+    // there rather than build a key name it does not use.
+    let forced = (!forced_by.is_empty()).then(|| res.forced_key());
+    let (lock, queue, fence, wake) = (
         res.lock_key(),
         res.queue_key(),
         res.fence_key(),
-        res.forced_key(),
         res.signal_prefix(),
     );
+    let forced = forced.as_deref().unwrap_or(lock);
     conn.run(|c| {
         scripts::RELEASE
-            .key(&lock)
-            .key(&queue)
-            .key(&fence)
-            .key(&forced)
+            .call(&[lock, queue, fence, forced])
             .arg(owner)
-            .arg(&wake)
+            .arg(wake)
             .arg(forced_by)
             .invoke(c)
     })
@@ -120,7 +117,7 @@ pub struct Inspection {
 
 pub fn inspect(conn: &mut Conn, res: &Resource) -> Result<Option<Inspection>> {
     let (lock, queue) = (res.lock_key(), res.queue_key());
-    let v: Vec<redis::Value> = conn.run(|c| scripts::INSPECT.key(&lock).key(&queue).invoke(c))?;
+    let v: Vec<redis::Value> = conn.run(|c| scripts::INSPECT.call(&[lock, queue]).invoke(c))?;
     if v.len() < 5 {
         return Ok(None);
     }
@@ -141,14 +138,20 @@ pub fn inspect(conn: &mut Conn, res: &Resource) -> Result<Option<Inspection>> {
 
 pub fn extend(conn: &mut Conn, res: &Resource, owner: &str, ttl_ms: u64) -> Result<bool> {
     let lock = res.lock_key();
-    let n: i64 = conn.run(|c| scripts::EXTEND.key(&lock).arg(owner).arg(ttl_ms).invoke(c))?;
+    let n: i64 = conn.run(|c| {
+        scripts::EXTEND
+            .call(&[lock])
+            .arg(owner)
+            .arg(ttl_ms)
+            .invoke(c)
+    })?;
     Ok(n == 1)
 }
 
 /// Remaining ttl if `owner` holds the lock.
 pub fn held_ttl(conn: &mut Conn, res: &Resource, owner: &str) -> Result<Option<i64>> {
     let lock = res.lock_key();
-    let n: i64 = conn.run(|c| scripts::HELD.key(&lock).arg(owner).invoke(c))?;
+    let n: i64 = conn.run(|c| scripts::HELD.call(&[lock]).arg(owner).invoke(c))?;
     Ok(match n {
         -2 => None,
         // No expiry: held until someone deletes it.
@@ -162,9 +165,7 @@ pub fn cancel(conn: &mut Conn, res: &Resource, owner: &str, entry: &[u8]) -> Res
     let (lock, queue, wake) = (res.lock_key(), res.queue_key(), res.signal_key(owner));
     let reply: Vec<redis::Value> = conn.run(|c| {
         scripts::CANCEL
-            .key(&lock)
-            .key(&queue)
-            .key(&wake)
+            .call(&[lock, queue, wake.as_str()])
             .arg(owner)
             .arg(entry)
             .invoke(c)
@@ -174,7 +175,7 @@ pub fn cancel(conn: &mut Conn, res: &Resource, owner: &str, entry: &[u8]) -> Res
 
 pub fn exists(conn: &mut Conn, res: &Resource) -> Result<bool> {
     let lock = res.lock_key();
-    conn.run(|c| redis::cmd("EXISTS").arg(&lock).query(c))
+    conn.run(|c| redis::cmd("EXISTS").arg(lock).query(c))
 }
 
 /// Blocks until a release hands the lock to `owner` (returns the token) or `block` passes.

@@ -68,7 +68,8 @@ pub(crate) struct HeldState {
     pub claimed: bool,
 }
 
-type RegKey = (String, String);
+/// Server and resource: both shared, so a key costs no allocation.
+type RegKey = (Arc<str>, Resource);
 
 #[derive(Default)]
 pub(crate) struct Registry {
@@ -97,7 +98,7 @@ pub(crate) fn shared() -> &'static Shared {
 /// Re-entrancy is per Redis server and key, whatever the timeouts of the
 /// object that asks: two `ProcessingLock`s of one process share their leases.
 fn reg_key(endpoint: &Endpoint, res: &Resource) -> RegKey {
-    (endpoint.server().to_string(), res.lock_key())
+    (endpoint.server().clone(), res.clone())
 }
 
 pub(crate) fn registry() -> MutexGuard<'static, Registry> {
@@ -232,6 +233,13 @@ fn release_level(h: &Arc<Held>) -> Result<bool> {
     if !outermost {
         return still_held(h);
     }
+    // Redis first, a waiter may be blocked on it; the entry goes after. Nobody
+    // takes it meanwhile: with `released` set, a re-entry takes the lock afresh
+    // and the watchdog passes it by.
+    let released = h
+        .endpoint
+        .conn()
+        .and_then(|mut c| protocol::release(&mut c, &h.resource, &h.owner));
     {
         let mut reg = registry();
         let key = reg_key(&h.endpoint, &h.resource);
@@ -239,7 +247,7 @@ fn release_level(h: &Arc<Held>) -> Result<bool> {
             reg.held.remove(&key);
         }
     }
-    let released = protocol::release(&mut h.endpoint.conn()?, &h.resource, &h.owner)?;
+    let released = released?;
     let held_for = h.acquired_at.elapsed();
     stats::HOLD.observe(held_for);
     if released == 0 {

@@ -204,7 +204,7 @@ impl PaymentStateMachine {
         };
         let n: i64 = self.endpoint.conn()?.run(|c| {
             scripts::STATE_ADVANCE
-                .key(&key)
+                .call(&[key.as_str()])
                 .arg(status)
                 .arg(self.retention_ms)
                 .arg(from)

@@ -61,12 +61,18 @@ pub fn execute(
     wait_ms: Option<i64>,
     ttl_ms: Option<i64>,
 ) -> Result<Zval, Failed> {
+    // The callback's Lease object is freed after the release, which a waiter
+    // may be blocked on.
+    let mut obj = None;
     let outcome = locker.execute(res, wait_ms, ttl_ms, |lease| {
-        let obj = ZendClassObject::new(Lease::wrap(lease.clone()))
-            .into_zval(false)
-            .map_err(PhpException::from)?;
-        call(callback, vec![&obj])
+        let obj = obj.insert(
+            ZendClassObject::new(Lease::wrap(lease.clone()))
+                .into_zval(false)
+                .map_err(PhpException::from)?,
+        );
+        call(callback, vec![&*obj])
     });
+    drop(obj);
     crate::php::ops::flush();
     match outcome {
         Ok(v) => Ok(v),

@@ -59,7 +59,7 @@ fn unix_socket_with_password_and_database() {
     let key = res.lock_key();
     let exists = |db: u8| -> bool {
         redis::cmd("EXISTS")
-            .arg(&key)
+            .arg(key)
             .query(&mut raw(&format!("redis://:s3cret@127.0.0.1:{port}/{db}")))
             .unwrap()
     };

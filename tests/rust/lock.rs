@@ -30,6 +30,21 @@ fn acquire_release_and_exclusion() {
 }
 
 #[test]
+fn scripts_flushed_by_the_server_are_loaded_again() {
+    let (_cfg, a) = setup();
+    let res = a.order(b"1").unwrap();
+    let mut r = raw(&redis_url());
+    let lease = a.acquire(&res, Some(0), None).unwrap();
+    // As after a restart or failover: the server no longer knows our SHA1s.
+    let _: () = redis::cmd("SCRIPT").arg("FLUSH").query(&mut r).unwrap();
+    assert!(lease.is_held().unwrap());
+    let _: () = redis::cmd("SCRIPT").arg("FLUSH").query(&mut r).unwrap();
+    assert!(lease.release().unwrap());
+    let _: () = redis::cmd("SCRIPT").arg("FLUSH").query(&mut r).unwrap();
+    assert!(a.try_acquire(&res, None).unwrap().is_some());
+}
+
+#[test]
 fn unlock_by_non_owner_frees_nothing() {
     let (cfg, a) = setup();
     let b = other_process(&cfg, 1);

@@ -260,7 +260,7 @@ fn cluster_follows_a_slot_migration() {
 
     // Move the key's slot to another primary by hand, under the client's feet.
     let any = format!("redis://127.0.0.1:{}", cluster.servers[0].port);
-    let slot = match cmd(&any, &["CLUSTER", "KEYSLOT", &key]) {
+    let slot = match cmd(&any, &["CLUSTER", "KEYSLOT", key]) {
         redis::Value::Int(n) => n,
         other => panic!("{other:?}"),
     };
@@ -304,7 +304,7 @@ fn cluster_follows_a_slot_migration() {
     assert!(!a.is_locked(&res).unwrap());
     let again = a.acquire(&res, Some(0), None).unwrap();
     assert!(
-        matches!(cmd(&dst, &["EXISTS", &key]), redis::Value::Int(1)),
+        matches!(cmd(&dst, &["EXISTS", key]), redis::Value::Int(1)),
         "the lock now lives on the new owner"
     );
     assert!(again.release().unwrap());

@@ -3,7 +3,7 @@
 -- With ARGV[3] set, frees the lock whoever holds it (forceUnlock) and records
 -- who did it in KEYS[4].
 -- KEYS: 1 lock hash, 2 waiter queue (entries, see acquire.lua), 3 fence,
---       4 forced-unlock record
+--       4 forced-unlock record (unused, and the lock key, when not forced)
 -- ARGV: 1 owner, 2 wake-up list prefix, 3 who forces it ('' = normal release)
 -- Returns 0 if the caller did not hold the lock (nothing held, when forced),
 -- 1 if released, 2 if handed off.
