@@ -188,14 +188,23 @@ pub fn wait_for_handoff(
     let wake = res.signal_key(owner);
     let secs = (block.as_secs_f64()).max(0.001);
     conn.set_read_timeout(block + conn.endpoint().io_timeout())?;
-    let popped: Option<(String, String)> = conn.run(|c| {
+    let popped: redis::Value = conn.run(|c| {
         redis::cmd("BLPOP")
             .arg(&wake)
             .arg(format!("{secs:.3}"))
             .query(c)
     })?;
     conn.restore_timeout()?;
-    Ok(popped.and_then(|(_, token)| token.parse().ok()))
+    // [list, token], or nil if the wait ran out. Read in place: the caller's
+    // callback is waiting for it.
+    let token = match &popped {
+        redis::Value::Array(v) => match v.get(1) {
+            Some(redis::Value::BulkString(b)) => std::str::from_utf8(b).ok(),
+            _ => None,
+        },
+        _ => None,
+    };
+    Ok(token.and_then(|t| t.parse().ok()))
 }
 
 #[cfg(test)]
@@ -294,7 +303,9 @@ mod tests {
         // and extend() would succeed: held_ttl must say at least 1 until then.
         let (mut c, mut r) = (conn(), redis());
         let res = held(&mut c, "lastms");
-        let _: () = r.pexpire(res.lock_key(), 3).unwrap();
+        // Long enough that a stalled machine still reads it held at least
+        // once; every read of the last millisecond has to say 1 or more.
+        let _: () = r.pexpire(res.lock_key(), 25).unwrap();
         let mut seen = Vec::new();
         while let Some(ms) = held_ttl(&mut c, &res, "h.1").unwrap() {
             seen.push(ms);
