@@ -131,6 +131,11 @@ try {
             say("contended $procs x $cycles x {$ms} ms: reference RPUSH/BLPOP ring, round " . ($round + 1));
             $floor[$label][] = scenario('handoff_floor', ['procs' => $procs, 'cycles' => $cycles,
                 'work_ms' => $ms, 'round' => $round]);
+            if ($label === '8x1') {
+                say("contended $procs x $cycles x {$ms} ms: reference ring passing by a hand-off's Redis calls, round " . ($round + 1));
+                $floor['8x1-calls'][] = scenario('handoff_floor', ['procs' => $procs, 'cycles' => $cycles,
+                    'work_ms' => $ms, 'round' => $round, 'script' => 1]);
+            }
         }
     }
 
@@ -252,6 +257,8 @@ $fl = fn(string $label) => sprintf('%.0f µs = %.2f x 2 x PING (PING around thes
     median(array_column($floor[$label], 'ping_us')));
 $row('2. reference, no lock: the same 8 processes pass a token with phpredis RPUSH → BLPOP (one woken hand-off per cycle): overhead per cycle',
     ['monei' => $fl('8x1')]);
+$row('2. reference, no lock: the same ring, the token passed by a phpredis EVALSHA making the Redis calls of a release that hands off (owner check, queue pop, time, fencing token, holder record and its expiry, wake-up push and its expiry): overhead per cycle',
+    ['monei' => $fl('8x1-calls')]);
 $waitCell = fn($c) => sprintf('%s / %s / %s ms', $ms($c['p50']), $ms($c['p99']), $ms($c['max']))
     . ($c['worst'] > $c['max'] ? sprintf(' (worst run %s)', $ms($c['worst'])) : '');
 $row('2. 8 x 1 ms: wait p50 / p99 / max', array_map($waitCell, $c8), 'max ≤ 24 ms', $c8['monei']['max'] <= 24);
@@ -318,7 +325,7 @@ How these are measured (one loopback redis-server started for the run, `save ''`
 - PING is phpredis `ping()` timed in the same process as what it is compared with: in scenarios 1 and 3 in blocks alternating with the measured blocks, each ratio taken against the PING blocks right before and after and then the median over blocks. Scenario 2 is compared with the PING of the run, the median of all those blocks and of the PINGs measured right before and after each scenario-2 run (shown in the cells): a loopback round trip here is bimodal (about 20 µs when the scheduler puts the pinging process on Redis' CPU, 65-90 µs when the other CPU has to be woken), and the few blocks around one run catch either mode by chance.
 - 1: blocks of 250 acquire+release cycles on distinct keys with an empty callback, over 4 processes per implementation (after 300 warm-up cycles each); µs figures are medians of block means. The extension runs with its defaults (`reply_spin_us` = 100: it polls the socket for a reply before sleeping) and, for comparison, with polling off.
 - 2: the processes start together and take one key (they wait for each other asleep on a Redis barrier before the first cycle and after the last, so none spins on the CPU while waiting to start or serializes its results and exits while the others still measure); the work is `usleep()` and its measured time is the "ideal"; overhead = (wall − total work) / cycles, wait = from the lock call to the start of the callback. Five runs per implementation: overhead, p50, p99 and max are medians over the runs (the worst single run is shown when higher); every run checks that no two holders overlapped.
-- 2, reference rows (figures in the first column): the same number of processes pass a token around a ring with phpredis `RPUSH` → `BLPOP` and no lock logic at all, holding it for the same work, measured the same way: what one woken hand-off through Redis per cycle costs on this machine.
+- 2, reference rows (figures in the first column): the same number of processes pass a token around a ring with phpredis `RPUSH` → `BLPOP` and no lock logic at all, holding it for the same work, measured the same way: what one woken hand-off through Redis per cycle costs on this machine. In the 8 x 1 ms scenario a second ring passes the token with an `EVALSHA` of a script that makes the same Redis calls as the extension's release when it hands the lock on (on keys of its own, popping a queue entry shaped like the lock's): what the lock's server-side work adds, without any of the extension's client code.
 - 3: the extension only (none of the anchors has idempotency); a small array result.
 - 4: the extension only; VmRSS after 10,000 warm-up cycles and after 1,000,000 more executeWithLock() cycles cycling over 1,000 orders.
 - 5: every process loops on its own keys for 1.5 s; total cycles per second.
