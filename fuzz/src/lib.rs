@@ -297,8 +297,8 @@ pub fn check_key(data: &[u8]) {
                 for k in [
                     r.queue_key(),
                     r.fence_key(),
-                    r.signal_key("o.1"),
-                    r.forced_key(),
+                    &r.signal_key("o.1"),
+                    &r.forced_key(),
                 ] {
                     assert!(
                         k.starts_with(&key[..key.find('}').unwrap() + 1]),
