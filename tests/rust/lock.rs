@@ -416,6 +416,26 @@ fn recovers_after_redis_restarts() {
 }
 
 #[test]
+fn a_release_redis_never_got_leaves_the_process_holding_nothing() {
+    let mut server = RedisServer::start();
+    let port = server.port;
+    let mut cfg = config(&unique_prefix());
+    cfg.redis_url = server.url();
+    cfg.connect_timeout_ms = 200;
+    let a = Locker::new(cfg).unwrap();
+    let res = a.order(b"unsent").unwrap();
+    let lease = a.acquire(&res, Some(0), Some(60_000)).unwrap();
+    server.stop();
+    // That call drops the pooled connection: the release cannot even connect.
+    assert!(a.is_locked(&res).is_err());
+    assert!(matches!(lease.release(), Err(Error::Backend { .. })));
+    let _server = RedisServer::start_on(port);
+    // The restarted server holds no lock, and this process must not believe
+    // it still holds one (waitForUnlock() would then give up at once).
+    assert!(a.wait_for_unlock(&res, 0).unwrap());
+}
+
+#[test]
 fn stale_pooled_connection_is_replaced_transparently() {
     let mut server = RedisServer::start();
     let port = server.port;
