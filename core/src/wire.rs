@@ -265,7 +265,14 @@ impl PlainConn {
             RedisError::from(e)
         })?;
         if self.socket_read_timeout != self.read_timeout {
-            self.stream.set_read_timeout(self.read_timeout)?;
+            // The request is on its way: failing here must not let the
+            // connection be reused with its reply still to come.
+            self.stream
+                .set_read_timeout(self.read_timeout)
+                .map_err(|e| {
+                    self.open = false;
+                    RedisError::from(e)
+                })?;
             self.socket_read_timeout = self.read_timeout;
         }
         Ok(())
@@ -289,12 +296,18 @@ impl PlainConn {
         }
     }
 
+    /// Any error here leaves the stream at an unknown place (an error reply
+    /// from Redis is a value, not an error), so the connection is closed.
     fn read_value(&mut self) -> RedisResult<Value> {
-        self.parser.parse_value(&mut self.stream).inspect_err(|e| {
-            if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
-                self.open = false;
-            }
-        })
+        self.parser
+            .parse_value(&mut self.stream)
+            .inspect_err(|_| self.open = false)
+    }
+}
+
+impl AsRawFd for PlainConn {
+    fn as_raw_fd(&self) -> RawFd {
+        self.stream.fd()
     }
 }
 

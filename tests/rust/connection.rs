@@ -296,3 +296,29 @@ fn unix_connect_to_a_frozen_server_with_a_full_backlog_fails_in_time() {
     assert!(locker.try_acquire(&res, None).unwrap().is_some());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Puts `with` in place of the connection's socket: what the connection
+/// writes goes there, what it reads comes from there.
+fn swap_socket(c: &PlainConn, with: &impl std::os::fd::AsRawFd) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: both descriptors are open; dup2 closes the socket the
+    // connection owned and gives its number to a copy of `with`.
+    assert!(unsafe { libc::dup2(with.as_raw_fd(), c.as_raw_fd()) } >= 0);
+}
+
+#[test]
+fn a_reply_that_cannot_be_parsed_closes_the_connection() {
+    let info = shared_info();
+    let mut c =
+        PlainConn::connect(&info, Duration::from_secs(1), Duration::from_secs(1), 0).unwrap();
+    let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    swap_socket(&c, &ours);
+    // Not RESP: whatever follows it in the stream cannot be trusted.
+    std::io::Write::write_all(&mut theirs, b"?garbage\r\n+PONG\r\n").unwrap();
+    let err = redis::cmd("PING").query::<String>(&mut c).unwrap_err();
+    assert!(!err.is_io_error(), "{err:?}");
+    assert!(
+        !redis::ConnectionLike::is_open(&c),
+        "a connection whose stream is out of step stays in use"
+    );
+}
