@@ -17,6 +17,7 @@ pub mod pool;
 pub mod process;
 mod protocol;
 pub mod registry;
+pub mod resp;
 mod scripts;
 pub mod signature;
 pub mod spin;

@@ -2,15 +2,14 @@
 //! for each reply before sleeping (see [`crate::spin`]).
 //!
 //! redis-rs' own connection gives no access to its socket, so this one speaks
-//! RESP2 itself: commands arrive packed by redis-rs, replies are parsed by
-//! redis-rs' `Parser`, errors are redis-rs' errors (a read timeout is
+//! RESP2 itself: commands arrive packed by redis-rs, replies are read by
+//! [`crate::resp`], errors are redis-rs' errors (a read timeout is
 //! `is_timeout()`, a closed socket `is_connection_dropped()`). TLS and Cluster
 //! connections stay with redis-rs.
 
+use crate::resp::Reader;
 use crate::spin::{self, SpinPolicy};
-use redis::{
-    ConnectionAddr, ConnectionInfo, ConnectionLike, Parser, RedisError, RedisResult, Value,
-};
+use redis::{ConnectionAddr, ConnectionInfo, ConnectionLike, RedisError, RedisResult, Value};
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -71,7 +70,7 @@ impl Write for Stream {
 
 pub struct PlainConn {
     stream: Stream,
-    parser: Parser,
+    reader: Reader,
     db: i64,
     open: bool,
     spin: SpinPolicy,
@@ -208,7 +207,7 @@ impl PlainConn {
         let settings = info.redis_settings();
         let mut conn = PlainConn {
             stream,
-            parser: Parser::new(),
+            reader: Reader::new(),
             db: settings.db(),
             open: true,
             spin: SpinPolicy::new(spin_us),
@@ -299,8 +298,8 @@ impl PlainConn {
     /// Any error here leaves the stream at an unknown place (an error reply
     /// from Redis is a value, not an error), so the connection is closed.
     fn read_value(&mut self) -> RedisResult<Value> {
-        self.parser
-            .parse_value(&mut self.stream)
+        self.reader
+            .read_value(&mut self.stream)
             .inspect_err(|_| self.open = false)
     }
 }
