@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite (make test): lint, fuzz crate build, Rust tests, PHPUnit, phpt.
+# The whole test suite (make test): lint, fuzz crate lint, Rust tests, PHPUnit, phpt.
 # Expects REDIS_URL (tests/tools/with-redis.sh sets it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -9,8 +9,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --release -q -- -D warnings
-echo "== fuzz/ builds (outside the workspace; make reliability runs it)"
-(cd fuzz && cargo build --release -q --no-default-features --bin props --target-dir "$root/target/fuzz-stable")
+echo "== fuzz/ builds and passes clippy (outside the workspace; make reliability runs it)"
+(cd fuzz && cargo clippy --release -q --no-default-features --lib --bin props --target-dir "$root/target/fuzz-stable" -- -D warnings)
 echo "== cargo test (core, real redis at $REDIS_URL)"
 cargo test --workspace --release -q 2>&1 | grep -v '^$'
 

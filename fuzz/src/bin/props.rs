@@ -151,7 +151,7 @@ fn key_input(rng: &mut Rng) -> Vec<u8> {
                 let piece = *rng.pick(ID_PIECES);
                 k.extend_from_slice(piece);
             }
-            let tail: &[u8] = *rng.pick(&[
+            let tail: &[u8] = rng.pick::<&[u8]>(&[
                 &b"}:order:lock"[..],
                 &b"}:payment:"[..],
                 &b"}:order"[..],
@@ -168,7 +168,7 @@ fn key_input(rng: &mut Rng) -> Vec<u8> {
     }
     if rng.below(50) == 0 {
         let n = 250 + rng.below(10);
-        v.extend(std::iter::repeat(b'x').take(n));
+        v.resize(v.len() + n, b'x');
     }
     v
 }
@@ -200,20 +200,20 @@ fn resp_input(rng: &mut Rng) -> Vec<u8> {
 
 fn resp_reply(rng: &mut Rng, depth: usize, out: &mut Vec<u8>) {
     match rng.below(if depth < 6 { 8 } else { 6 }) {
-        0 => out.extend_from_slice(*rng.pick(&[
+        0 => out.extend_from_slice(rng.pick::<&[u8]>(&[
             &b"+OK\r\n"[..],
             b"+PONG\r\n",
             b"+\r\n",
             b"+QUEUED\r\n",
         ])),
-        1 => out.extend_from_slice(*rng.pick(&[
+        1 => out.extend_from_slice(rng.pick::<&[u8]>(&[
             &b"-ERR x\r\n"[..],
             b"-NOSCRIPT No matching script\r\n",
             b"-MOVED 3 h:1\r\n",
             b"-\r\n",
         ])),
         2 => out.extend(format!(":{}\r\n", rng.next() as i64 >> rng.below(64)).bytes()),
-        3 => out.extend_from_slice(*rng.pick(&[
+        3 => out.extend_from_slice(rng.pick::<&[u8]>(&[
             &b"$-1\r\n"[..],
             b"*-1\r\n",
             b"$0\r\n\r\n",
