@@ -51,6 +51,11 @@ impl Reader {
                 if self.pos == self.end {
                     self.pos = 0;
                     self.end = 0;
+                    // A large reply (locks(), a long queue) must not leave a
+                    // pooled connection holding its size for its lifetime.
+                    if self.buf.len() > READ_CHUNK {
+                        self.buf = vec![0; READ_CHUNK];
+                    }
                 }
                 return Ok(value);
             }
@@ -306,6 +311,11 @@ mod tests {
             rest = &rest[encoded_len(&want)..];
         }
         assert!(src.bytes.is_empty() && rest.is_empty());
+        assert_eq!(
+            reader.buf.len(),
+            READ_CHUNK,
+            "the buffer kept a large reply's size"
+        );
     }
 
     /// Length of `v` written as RESP2 (for the values the test above uses).
