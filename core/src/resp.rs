@@ -63,8 +63,10 @@ impl Reader {
         }
     }
 
-    /// Appends what the next read() brings. The buffer doubles when full,
-    /// so a large reply parsed again after each read costs linear time.
+    /// Appends what the next read() brings; the buffer doubles when full.
+    /// An incomplete reply is parsed again from its start after each read:
+    /// nothing here gets replies of more than tens of KiB, where that costs
+    /// less than keeping a partial parse would.
     fn fill(&mut self, src: &mut impl Read) -> RedisResult<()> {
         if self.pos > 0 {
             self.buf.copy_within(self.pos..self.end, 0);

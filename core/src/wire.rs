@@ -257,24 +257,21 @@ impl PlainConn {
     }
 
     /// Sends a request, then gives the socket the read timeout asked for
-    /// (while Redis is already working on the request).
+    /// (while Redis is already working on the request). A failure in either
+    /// step closes the connection: a request may be on its way, and its reply
+    /// must not reach the next caller.
     fn send(&mut self, bytes: &[u8]) -> RedisResult<()> {
-        self.stream.write_all(bytes).map_err(|e| {
+        let sent = self.stream.write_all(bytes).and_then(|()| {
+            if self.socket_read_timeout != self.read_timeout {
+                self.stream.set_read_timeout(self.read_timeout)?;
+                self.socket_read_timeout = self.read_timeout;
+            }
+            Ok(())
+        });
+        sent.map_err(|e| {
             self.open = false;
             RedisError::from(e)
-        })?;
-        if self.socket_read_timeout != self.read_timeout {
-            // The request is on its way: failing here must not let the
-            // connection be reused with its reply still to come.
-            self.stream
-                .set_read_timeout(self.read_timeout)
-                .map_err(|e| {
-                    self.open = false;
-                    RedisError::from(e)
-                })?;
-            self.socket_read_timeout = self.read_timeout;
-        }
-        Ok(())
+        })
     }
 
     /// How many replies this connection polled for.

@@ -106,11 +106,7 @@ fn cpu_for_slow_replies(cfg: &Config, n: u32, ms: u32) -> Duration {
 #[test]
 fn polling_for_slow_replies_stays_within_its_budget_and_backs_off() {
     let server = RedisServer::start();
-    let base = Config {
-        redis_url: server.url(),
-        key_prefix: unique_prefix(),
-        ..Config::default()
-    };
+    let base = server.config();
     // 60 replies that each take 10 ms: polling through all of them would
     // burn 600 ms of CPU, polling 1 ms for each 60 ms; backing off after each
     // miss (polls on replies 1, 3, 6, 11, 20 and 37) it is about 6 ms.

@@ -398,8 +398,7 @@ fn fails_closed_when_redis_is_unreachable() {
 fn recovers_after_redis_restarts() {
     let mut server = RedisServer::start();
     let port = server.port;
-    let mut cfg = config(&unique_prefix());
-    cfg.redis_url = server.url();
+    let mut cfg = server.config();
     cfg.connect_timeout_ms = 300;
     let a = Locker::new(cfg).unwrap();
     let res = a.order(b"restart").unwrap();
@@ -419,8 +418,7 @@ fn recovers_after_redis_restarts() {
 fn a_release_redis_never_got_leaves_the_process_holding_nothing() {
     let mut server = RedisServer::start();
     let port = server.port;
-    let mut cfg = config(&unique_prefix());
-    cfg.redis_url = server.url();
+    let mut cfg = server.config();
     cfg.connect_timeout_ms = 200;
     let a = Locker::new(cfg).unwrap();
     let res = a.order(b"unsent").unwrap();
@@ -439,9 +437,7 @@ fn a_release_redis_never_got_leaves_the_process_holding_nothing() {
 fn stale_pooled_connection_is_replaced_transparently() {
     let mut server = RedisServer::start();
     let port = server.port;
-    let mut cfg = config(&unique_prefix());
-    cfg.redis_url = server.url();
-    let a = Locker::new(cfg).unwrap();
+    let a = Locker::new(server.config()).unwrap();
     let res = a.order(b"stale").unwrap();
     a.acquire(&res, Some(0), None).unwrap().release().unwrap();
     server.stop();
@@ -501,8 +497,7 @@ fn bad_arguments_are_rejected() {
 #[test]
 fn redis_lost_during_the_callback_never_reads_as_not_run() {
     let mut server = RedisServer::start();
-    let mut cfg = config(&unique_prefix());
-    cfg.redis_url = server.url();
+    let mut cfg = server.config();
     cfg.connect_timeout_ms = 200;
     let a = Locker::new(cfg.clone()).unwrap();
     let res = a.order(b"gone").unwrap();
@@ -526,8 +521,7 @@ fn redis_lost_during_the_callback_never_reads_as_not_run() {
 #[test]
 fn a_frozen_redis_fails_a_new_connection_within_the_io_timeout() {
     let server = RedisServer::start();
-    let mut cfg = config(&unique_prefix());
-    cfg.redis_url = server.url();
+    let mut cfg = server.config();
     cfg.connect_timeout_ms = 2_000;
     cfg.io_timeout_ms = 400;
     let a = Locker::new(cfg).unwrap();

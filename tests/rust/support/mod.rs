@@ -97,6 +97,14 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// A config for this server, with a key prefix of its own.
+    pub fn config(&self) -> Config {
+        Config {
+            redis_url: self.url(),
+            ..config(&unique_prefix())
+        }
+    }
+
     pub fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
