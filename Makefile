@@ -34,7 +34,7 @@ reliability: build
 
 install: build
 	install -m 0755 $(EXT) "$$($(PHP_CONFIG) --extension-dir)/monei_concurrency.so"
-	printf '; priority=30\nextension=monei_concurrency\n' > /etc/php/8.2/mods-available/monei_concurrency.ini
+	printf '; priority=30\nextension=monei_concurrency\n' > "/etc/php/$$($(PHP_CONFIG) --version | cut -d. -f1,2)/mods-available/monei_concurrency.ini"
 	phpenmod monei_concurrency || true
 
 clean:

@@ -13,6 +13,9 @@
 #   rss.php      1,000,000 lock cycles, VmRSS before/after
 #   fuzz.php     100,000 random API calls in child processes, then
 #   cargo-fuzz.sh  stable property runner (60 s) and, with nightly, libFuzzer targets
+# Phase 3:
+#   tests/php84/run.sh  the extension built against PHP 8.4 in a Debian 13
+#                chroot (made once with debootstrap), phpt and PHPUnit there
 # Every check prints its figures; a summary table at the end; exit 1 on any FAIL.
 # Each part starts its own redis-server on a free loopback port; every process
 # started here is stopped on exit (by pid).
@@ -55,7 +58,7 @@ result() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$RELIABILITY_RESULT
 
 # ---- prerequisites -----------------------------------------------------------
 missing=()
-for c in php php-fpm8.2 nginx redis-server redis-cli valgrind phpunit cargo; do
+for c in php php-fpm8.2 nginx redis-server redis-cli valgrind phpunit cargo debootstrap; do
   command -v "$c" >/dev/null || missing+=("$c")
 done
 php_modules=$(php -m)
@@ -140,6 +143,18 @@ grep -q $'^rss-1m-lock-cycles\t' "$RELIABILITY_RESULTS" || result rss-1m-lock-cy
 grep -q $'^fuzz-php-api\t' "$RELIABILITY_RESULTS" || result fuzz-php-api FAIL "fuzz.php did not finish" "$(tail -n 3 "$work/fuzz.log" | tr '\n' ' ')"
 grep -q $'^fuzz-rust-props\t' "$RELIABILITY_RESULTS" || result fuzz-rust-props FAIL "cargo-fuzz.sh did not finish" "$(tail -n 3 "$work/fuzz.log" | tr '\n' ' ')"
 grep -q $'^valgrind-memcheck\t' "$RELIABILITY_RESULTS" || result valgrind-memcheck FAIL "valgrind.sh did not finish" "$(tail -n 3 "$work/valgrind.log" | tr '\n' ' ')"
+
+# ---- phase 3: PHP 8.4 ------------------------------------------------------------
+say "phase 3: PHP 8.4 in a Debian 13 chroot (tests/php84/run.sh)"
+"$root/tests/php84/run.sh" > "$work/php84.log" 2>&1
+php84_rc=$?
+cat "$work/php84.log"
+php84_line=$(sed -n 's/^php84: \(PASS\|FAIL\) //p' "$work/php84.log" | tail -n 1)
+if [ $php84_rc -eq 0 ]; then
+  result php84 PASS "$php84_line" ""
+else
+  result php84 FAIL "${php84_line:-could not set up the chroot (exit $php84_rc)}" "$(tail -n 5 "$work/php84.log" | tr '\n' ' ')"
+fi
 
 # ---- summary -------------------------------------------------------------------
 wall=$(( $(date +%s) - t0 ))

@@ -9,7 +9,7 @@ case "${1:-build}" in
   demo) pkgs=("${build[@]}" php8.2-sqlite3) ;;
   test) pkgs=("${build[@]}" phpunit php8.2-sqlite3 php8.2-xml php8.2-mbstring) ;;
   bench) pkgs=("${build[@]}" php-redis php-symfony-lock php-nrk-predis gnuplot-nox) ;;
-  reliability) pkgs=("${build[@]}" phpunit php8.2-fpm nginx php8.2-sqlite3 php8.2-curl valgrind) ;;
+  reliability) pkgs=("${build[@]}" phpunit php8.2-fpm nginx php8.2-sqlite3 php8.2-curl valgrind debootstrap) ;;
   *) echo "deps.sh: unknown set '$1'" >&2; exit 2 ;;
 esac
 
