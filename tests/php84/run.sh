@@ -26,11 +26,11 @@ fail_setup() {
 }
 
 [ "$(id -u)" -eq 0 ] || fail_setup "needs root (debootstrap, chroot, bind mounts)"
-command -v debootstrap >/dev/null || fail_setup "debootstrap missing: tests/tools/deps.sh reliability installs it"
 [ -x "$cargo_home/bin/cargo" ] || fail_setup "no rustup toolchain in $cargo_home (the chroot borrows it)"
 
 # The marker holds the package list the chroot was made or last updated with.
 if [ ! -f "$chroot_dir/.monei-ready" ]; then
+  command -v debootstrap >/dev/null || fail_setup "debootstrap missing: tests/tools/deps.sh reliability installs it"
   echo "php84: creating a Debian 13 chroot in $chroot_dir (once)"
   mkdir -p "$chroot_dir"
   debootstrap --variant=minbase --include="$packages" trixie "$chroot_dir" http://deb.debian.org/debian \

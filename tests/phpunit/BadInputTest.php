@@ -15,6 +15,7 @@ use Monei\Concurrency\ProcessingLock;
 use Monei\Concurrency\Tests\Support\PhpProcess;
 use Monei\Concurrency\Tests\Support\RedisTestCase;
 use Monei\Concurrency\WebhookSignature;
+use PHPUnit\Framework\Attributes\DataProvider;
 
 /**
  * Bad input is refused with the documented exception, before anything
@@ -61,6 +62,7 @@ final class BadInputTest extends RedisTestCase
     }
 
     /** @dataProvider badIds */
+    #[DataProvider('badIds')]
     public function testBadIdsAreRefused(string $order, string $payment, string $message): void
     {
         $calls = self::idCalls($order, $payment);
@@ -104,6 +106,7 @@ final class BadInputTest extends RedisTestCase
     }
 
     /** @dataProvider badTtls */
+    #[DataProvider('badTtls')]
     public function testBadTtlsAreRefused(int $ttl): void
     {
         $lease = (new ProcessingLock($this->options()))->acquire('200', 'other', 0);
@@ -145,6 +148,7 @@ final class BadInputTest extends RedisTestCase
     }
 
     /** @dataProvider badWaits */
+    #[DataProvider('badWaits')]
     public function testBadWaitsAreRefused(int $wait): void
     {
         $this->assertEachRefused([
@@ -180,6 +184,7 @@ final class BadInputTest extends RedisTestCase
     }
 
     /** @dataProvider badOptions */
+    #[DataProvider('badOptions')]
     public function testBadOptionsAreRefusedByBothConstructors(array $options, string $message): void
     {
         foreach ([ProcessingLock::class, OrderLockManager::class] as $class) {
@@ -220,6 +225,7 @@ final class BadInputTest extends RedisTestCase
     }
 
     /** @dataProvider typeErrors */
+    #[DataProvider('typeErrors')]
     public function testWrongPhpTypesRaiseTypeError(\Closure $call): void
     {
         $this->ran = false;

@@ -10,6 +10,7 @@ use Monei\Concurrency\OrderLockManager;
 use Monei\Concurrency\ProcessingLock;
 use Monei\Concurrency\Tests\Support\Forker;
 use Monei\Concurrency\Tests\Support\RedisTestCase;
+use PHPUnit\Framework\Attributes\DataProvider;
 
 final class PaymentDeclined extends \RuntimeException
 {
@@ -49,6 +50,7 @@ final class CallbackExceptionTest extends RedisTestCase
     }
 
     /** @dataProvider throwables */
+    #[DataProvider('throwables')]
     public function testExecuteWithLockRethrowsTheSameObject(\Throwable $thrown): void
     {
         $pl = new ProcessingLock($this->options());
@@ -75,6 +77,7 @@ final class CallbackExceptionTest extends RedisTestCase
     }
 
     /** @dataProvider throwables */
+    #[DataProvider('throwables')]
     public function testExecuteWithOrderLockRethrowsTheSameObject(\Throwable $thrown): void
     {
         $m = new OrderLockManager($this->options());

@@ -13,6 +13,7 @@ use Monei\Concurrency\Tests\Support\ForkedChild;
 use Monei\Concurrency\Tests\Support\Forker;
 use Monei\Concurrency\Tests\Support\RedisTestCase;
 use Monei\Concurrency\Tests\Support\Resp;
+use PHPUnit\Framework\Attributes\DataProvider;
 
 /**
  * IdempotencyStore::once(): the first caller runs the callback, later callers
@@ -120,6 +121,7 @@ final class IdempotencyStoreTest extends RedisTestCase
     }
 
     /** @dataProvider storableValues */
+    #[DataProvider('storableValues')]
     public function testFirstCallerRunsAndLaterCallersGetTheStoredResult(mixed $value): void
     {
         $store = $this->store();
@@ -188,6 +190,7 @@ final class IdempotencyStoreTest extends RedisTestCase
     }
 
     /** @dataProvider unserializableResults */
+    #[DataProvider('unserializableResults')]
     public function testAResultThatCannotBeSerializedIsInvalidArgumentAndNothingIsStored(\Closure $produce): void
     {
         $store = $this->store();
@@ -612,6 +615,7 @@ final class IdempotencyStoreTest extends RedisTestCase
     }
 
     /** @dataProvider badCalls */
+    #[DataProvider('badCalls')]
     public function testBadInputIsInvalidArgument(\Closure $call): void
     {
         $store = $this->store();
@@ -653,6 +657,7 @@ final class IdempotencyStoreTest extends RedisTestCase
     }
 
     /** @dataProvider badOptions */
+    #[DataProvider('badOptions')]
     public function testBadOptionsAreInvalidArgument(array $options): void
     {
         $this->expectException(InvalidArgumentException::class);

@@ -11,6 +11,7 @@ use Monei\Concurrency\ProcessingLock;
 use Monei\Concurrency\Tests\Support\ForkedChild;
 use Monei\Concurrency\Tests\Support\Forker;
 use Monei\Concurrency\Tests\Support\RedisTestCase;
+use PHPUnit\Framework\Attributes\DataProvider;
 
 /**
  * Leases: renewed by the watchdog when no ttl was given, up to max_hold_ms;
@@ -186,6 +187,7 @@ final class LeaseTtlTest extends RedisTestCase
     }
 
     /** @dataProvider killedHolders */
+    #[DataProvider('killedHolders')]
     public function testALockHeldByAProcessKilledWithSigkillIsFreeWithinItsTtl(?int $ttlMs, string $how): void
     {
         $options = $this->options(['lock_ttl_ms' => 1000]);

@@ -15,6 +15,7 @@ use Monei\Concurrency\Tests\Support\Forker;
 use Monei\Concurrency\Tests\Support\OpsTestCase;
 
 use function Monei\Concurrency\stats;
+use PHPUnit\Framework\Attributes\DataProvider;
 
 /**
  * forceUnlock(): an operator frees a lock whoever holds it. It records who
@@ -111,6 +112,7 @@ final class OpsForceUnlockTest extends OpsTestCase
     }
 
     /** @dataProvider kinds */
+    #[DataProvider('kinds')]
     public function testFreesALockHeldByAnotherProcessAndRecordsWhoDidIt(string $kind): void
     {
         $child = $this->holdWithLease($kind);
@@ -154,6 +156,7 @@ final class OpsForceUnlockTest extends OpsTestCase
     }
 
     /** @dataProvider kinds */
+    #[DataProvider('kinds')]
     public function testAWaiterIsHandedTheLockAtOnce(string $kind): void
     {
         $child = $this->holdWithLease($kind);

@@ -15,6 +15,7 @@ use Monei\Concurrency\Tests\Support\OpsTestCase;
 use Monei\Concurrency\Tests\Support\RedisServer;
 
 use function Monei\Concurrency\locks;
+use PHPUnit\Framework\Attributes\DataProvider;
 
 /**
  * locks(): every held lock under the INI key prefix, found with SCAN, oldest
@@ -123,6 +124,7 @@ final class OpsLocksListTest extends OpsTestCase
     }
 
     /** @dataProvider badLimits */
+    #[DataProvider('badLimits')]
     public function testAnInvalidLimitIsRejected(int $limit): void
     {
         $this->expectException(InvalidArgumentException::class);

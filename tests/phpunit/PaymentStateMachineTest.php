@@ -9,6 +9,7 @@ use Monei\Concurrency\PaymentStateMachine;
 use Monei\Concurrency\Tests\Support\ForkedChild;
 use Monei\Concurrency\Tests\Support\Forker;
 use Monei\Concurrency\Tests\Support\RedisTestCase;
+use PHPUnit\Framework\Attributes\DataProvider;
 
 /**
  * PaymentStateMachine: a status moves only to a status reachable from the
@@ -236,6 +237,7 @@ final class PaymentStateMachineTest extends RedisTestCase
     }
 
     /** @dataProvider customGraphs */
+    #[DataProvider('customGraphs')]
     public function testEveryPairOfACustomGraph(array $graph): void
     {
         $edges = [];
@@ -282,6 +284,7 @@ final class PaymentStateMachineTest extends RedisTestCase
     }
 
     /** @dataProvider badGraphs */
+    #[DataProvider('badGraphs')]
     public function testInvalidGraphsAreInvalidArgument(mixed $graph): void
     {
         $this->expectException(InvalidArgumentException::class);
@@ -300,6 +303,7 @@ final class PaymentStateMachineTest extends RedisTestCase
     }
 
     /** @dataProvider badOptions */
+    #[DataProvider('badOptions')]
     public function testBadOptionsAreInvalidArgument(array $options): void
     {
         $this->expectException(InvalidArgumentException::class);

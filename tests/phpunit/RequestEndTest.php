@@ -9,6 +9,7 @@ use Monei\Concurrency\ProcessingLock;
 use Monei\Concurrency\Tests\Support\Forker;
 use Monei\Concurrency\Tests\Support\PhpProcess;
 use Monei\Concurrency\Tests\Support\RedisTestCase;
+use PHPUnit\Framework\Attributes\DataProvider;
 
 /**
  * However a PHP request ends while it holds locks (uncaught exception, exit(),
@@ -123,6 +124,7 @@ final class RequestEndTest extends RedisTestCase
     }
 
     /** @dataProvider endings */
+    #[DataProvider('endings')]
     public function testLocksAreFreeRightAfterTheRequestEnds(string $scenario, int $exitCode, string $stderr): void
     {
         $options = $this->options(['lock_ttl_ms' => self::TTL_MS]);

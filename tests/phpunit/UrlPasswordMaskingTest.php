@@ -22,6 +22,7 @@ use Monei\Concurrency\InvalidArgumentException;
 use Monei\Concurrency\ProcessingLock;
 use Monei\Concurrency\Tests\Support\PhpProcess;
 use Monei\Concurrency\Tests\Support\RedisTestCase;
+use PHPUnit\Framework\Attributes\DataProvider;
 
 final class UrlPasswordMaskingTest extends RedisTestCase
 {
@@ -33,6 +34,7 @@ final class UrlPasswordMaskingTest extends RedisTestCase
     }
 
     /** @dataProvider urls */
+    #[DataProvider('urls')]
     public function testTheErrorMessageDoesNotContainThePassword(string $url): void
     {
         try {
@@ -44,6 +46,7 @@ final class UrlPasswordMaskingTest extends RedisTestCase
     }
 
     /** @dataProvider urls */
+    #[DataProvider('urls')]
     public function testPhpinfoDoesNotShowThePassword(string $url): void
     {
         [$code, $out, $err] = PhpProcess::run('<?php phpinfo(INFO_MODULES);', [], ['-d', 'monei_concurrency.redis_url=' . $url]);

@@ -7,6 +7,7 @@ namespace Monei\Concurrency\Tests;
 use Monei\Concurrency\InvalidArgumentException;
 use Monei\Concurrency\WebhookSignature;
 use PHPUnit\Framework\TestCase;
+use PHPUnit\Framework\Attributes\DataProvider;
 
 /**
  * WebhookSignature::verify() against signatures made with PHP's own
@@ -61,6 +62,7 @@ final class WebhookSignatureTest extends TestCase
     }
 
     /** @dataProvider payloads */
+    #[DataProvider('payloads')]
     public function testPayloadsSignedWithHashHmacVerify(string $payload): void
     {
         $secrets = [self::SECRET, "bin\0secret\xff", 'ü-secret'];
@@ -226,6 +228,7 @@ final class WebhookSignatureTest extends TestCase
     }
 
     /** @dataProvider malformedHeaders */
+    #[DataProvider('malformedHeaders')]
     public function testMalformedHeadersAreFalseAndNeverThrow(string $header): void
     {
         $p = '{"id":"pay_bad"}';
@@ -281,6 +284,7 @@ final class WebhookSignatureTest extends TestCase
     }
 
     /** @dataProvider badSecrets */
+    #[DataProvider('badSecrets')]
     public function testBadSecretsAreInvalidArgument(mixed $secrets, string $header): void
     {
         $this->expectException(InvalidArgumentException::class);
