@@ -8,9 +8,10 @@
 # The chroot is made once with debootstrap and kept in $MONEI_PHP84_ROOT
 # (default /var/cache/monei-concurrency/trixie). The repository, the Rust
 # toolchain ($CARGO_HOME, $RUSTUP_HOME) and /proc, /sys, /dev are bind-mounted
-# into it for the run and unmounted on exit; the suites run against the
-# chroot's own redis-server, started by tests/tools/with-redis.sh; the chroot itself is never
-# deleted here (a bind mount inside it would take the repository with it).
+# into it for the run and unmounted on exit. A chroot is only ever deleted
+# (a half-made one, before debootstrap tries again) when nothing is mounted
+# inside it: a bind mount would take the repository with it. The suites run
+# against the chroot's own redis-server (tests/tools/with-redis.sh).
 # Prints one summary line; exit 0 when both suites pass, 1 when a test
 # fails, 2 when the chroot cannot be set up.
 set -uo pipefail
@@ -32,6 +33,13 @@ fail_setup() {
 if [ ! -f "$chroot_dir/.monei-ready" ]; then
   command -v debootstrap >/dev/null || fail_setup "debootstrap missing: tests/tools/deps.sh reliability installs it"
   echo "php84: creating a Debian 13 chroot in $chroot_dir (once)"
+  if [ -e "$chroot_dir" ]; then
+    # Left by an interrupted debootstrap.
+    if awk -v d="$chroot_dir/" 'index($2 "/", d) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
+      fail_setup "$chroot_dir is half made and has mounts inside: unmount them, then delete it"
+    fi
+    rm -rf "$chroot_dir"
+  fi
   mkdir -p "$chroot_dir"
   debootstrap --variant=minbase --include="$packages" trixie "$chroot_dir" http://deb.debian.org/debian \
     > "$chroot_dir.debootstrap.log" 2>&1 || fail_setup "debootstrap failed, see $chroot_dir.debootstrap.log"

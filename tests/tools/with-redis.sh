@@ -13,7 +13,16 @@ redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
   --dir "$dir" --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
   --maxmemory-policy noeviction >/dev/null
 cleanup() {
-  [ -f "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
+  local pid
+  if [ -f "$dir/redis.pid" ]; then
+    pid=$(cat "$dir/redis.pid")
+    kill "$pid" 2>/dev/null || true
+    # Until it is gone: a server still shutting down writes into $dir.
+    for _ in $(seq 250); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.02
+    done
+  fi
   rm -rf "$dir"
 }
 trap cleanup EXIT
