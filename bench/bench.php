@@ -306,10 +306,19 @@ echo $fails ? "$fails target(s) FAILED\n" : "All targets PASS\n";
 // results.md
 $ver = fn(string $cmd) => trim((string) shell_exec($cmd . ' 2>/dev/null'));
 $sfVersion = $ver("dpkg-query -W -f='\${Version}' php-symfony-lock");
-$env = sprintf("PHP %s, phpredis %s, Predis %s, symfony/lock %s, %s; %d CPUs (%s); commit %s",
+// How an idle CPU waits decides what waking a sleeping process costs, and so
+// the contended hand-off (see the README): under a hypervisor, a CPU that
+// halts at once must be woken through it.
+$idle = trim((string) @file_get_contents('/sys/devices/system/cpu/cpuidle/current_driver')) ?: 'unknown';
+$haltPoll = @file_get_contents('/sys/module/haltpoll/parameters/guest_halt_poll_ns');
+if ($haltPoll !== false) {
+    $idle .= ', guest_halt_poll_ns ' . trim($haltPoll);
+}
+$env = sprintf("PHP %s, phpredis %s, Predis %s, symfony/lock %s, %s; %d CPUs (%s), kernel %s, CPU idle driver %s; commit %s",
     PHP_VERSION, phpversion('redis'), Predis\Client::VERSION, $sfVersion,
     $ver('redis-server --version | cut -d" " -f1-3'), (int) $ver('nproc'),
-    $ver("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs"), $ver('git -C ' . escapeshellarg(dirname(__DIR__)) . ' describe --always --dirty') ?: '?');
+    $ver("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs"), php_uname('r'), $idle,
+    $ver('git -C ' . escapeshellarg(dirname(__DIR__)) . ' describe --always --dirty') ?: '?');
 $report = "# Benchmark results\n\n"
     . "Written by `make bench` (bench/run.sh) on " . date('Y-m-d H:i T') . sprintf(", %.0f s.\n\n", microtime(true) - $started)
     . "$env. Load average (1/5/15 min) before: " . implode(' ', array_map(fn($v) => sprintf('%.2f', $v), $load[0]))
