@@ -19,11 +19,7 @@ fi
 url=${REDIS_URL:?run through tests/tools/with-redis.sh}
 
 # The CLI of PHPUnit and of its separate-process tests loads the 8.4 build.
-ini="$out/ini"
-mkdir -p "$ini"
-rm -f "$ini"/*.ini
-ln -sf /etc/php/8.4/cli/conf.d/*.ini "$ini/"
-printf 'extension=%s\nmonei_concurrency.redis_url=%s\n' "$ext" "$url" > "$ini/90-monei_concurrency.ini"
+ini=$(MONEI_EXT="$ext" tests/tools/php-ini.sh)
 
 status=0
 TEST_PHP_EXECUTABLE=$(command -v php) php "$(php-config --extension-dir)/build/run-tests.php" -q --show-diff \
