@@ -24,6 +24,19 @@ pub enum Error {
     #[error("idempotency key {key} was used with a different fingerprint")]
     IdempotencyMismatch { key: String },
 
+    /// The callback ran, but its claim on the key ended meanwhile (it outlived
+    /// `in_progress_ttl_ms`, or the key was forgotten) and another caller may
+    /// have run it too; this caller's result was not stored.
+    #[error("idempotency key {key} was claimed by another caller while the callback ran; its result was not stored")]
+    IdempotencyClaimLost { key: String },
+
+    /// The callback ran, but whether its result was stored is unknown (Redis
+    /// failed while recording it): unlike [`Error::Backend`], work was done.
+    #[error(
+        "the callback of idempotency key {key} ran, but its result could not be recorded: {detail}"
+    )]
+    IdempotencyResultUnknown { key: String, detail: String },
+
     /// Redis is unreachable, too slow, refuses auth or answered something unusable.
     /// The message never contains a password: it is built from the masked URL.
     #[error("redis backend unavailable ({endpoint}): {detail}")]

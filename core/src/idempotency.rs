@@ -131,11 +131,19 @@ impl IdempotencyStore {
         // The connection is back in the pool while the callback runs, so
         // nested calls into the extension reuse it.
         match f() {
-            Ok((value, bytes)) => {
-                self.complete(&keys, &owner, &bytes)
-                    .map_err(ExecError::Core)?;
-                Ok(Once::Ran(value))
-            }
+            Ok((value, bytes)) => match self.complete(&keys, &owner, &bytes) {
+                Ok(true) => Ok(Once::Ran(value)),
+                Ok(false) => {
+                    stats::inc(&stats::COUNTERS.idempotency_claims_lost);
+                    Err(ExecError::Core(Error::IdempotencyClaimLost {
+                        key: keys.name.clone(),
+                    }))
+                }
+                Err(e) => Err(ExecError::Core(Error::IdempotencyResultUnknown {
+                    key: keys.name.clone(),
+                    detail: e.to_string(),
+                })),
+            },
             Err(e) => {
                 // Best effort: if Redis is gone the claim expires on its own.
                 let _ = self.abandon(&keys, &owner);

@@ -82,13 +82,16 @@ exceptions! {
     BACKEND = "Monei\\Concurrency\\BackendUnavailableException" extends || CONCURRENCY.entry(), "Monei\\Concurrency\\ConcurrencyException";
     IDEMPOTENCY_IN_PROGRESS = "Monei\\Concurrency\\IdempotencyInProgressException" extends || CONCURRENCY.entry(), "Monei\\Concurrency\\ConcurrencyException";
     IDEMPOTENCY_MISMATCH = "Monei\\Concurrency\\IdempotencyMismatchException" extends || CONCURRENCY.entry(), "Monei\\Concurrency\\ConcurrencyException";
+    IDEMPOTENCY_CLAIM_LOST = "Monei\\Concurrency\\IdempotencyClaimLostException" extends || CONCURRENCY.entry(), "Monei\\Concurrency\\ConcurrencyException";
+    IDEMPOTENCY_RESULT_UNKNOWN = "Monei\\Concurrency\\IdempotencyResultUnknownException" extends || CONCURRENCY.entry(), "Monei\\Concurrency\\ConcurrencyException";
     INVALID_ARGUMENT = "Monei\\Concurrency\\InvalidArgumentException" extends spl_invalid_argument_exception, "\\InvalidArgumentException";
 }
 
 /// Registers every exception class; called from MINIT.
 pub fn register() -> ext_php_rs::error::Result<()> {
-    const STORE: [Registration; 7] = [
+    const STORE: [Registration; 9] = [
         store::<0>, store::<1>, store::<2>, store::<3>, store::<4>, store::<5>, store::<6>,
+        store::<7>, store::<8>,
     ];
     assert_eq!(ALL.len(), STORE.len());
     for (class, store) in ALL.iter().zip(STORE) {
@@ -119,6 +122,8 @@ pub fn to_php(err: Error) -> PhpException {
         Error::Backend { .. } => &BACKEND,
         Error::IdempotencyInProgress { .. } => &IDEMPOTENCY_IN_PROGRESS,
         Error::IdempotencyMismatch { .. } => &IDEMPOTENCY_MISMATCH,
+        Error::IdempotencyClaimLost { .. } => &IDEMPOTENCY_CLAIM_LOST,
+        Error::IdempotencyResultUnknown { .. } => &IDEMPOTENCY_RESULT_UNKNOWN,
     };
     class.throw(msg)
 }
@@ -146,8 +151,6 @@ pub trait OrThrow<T> {
 
 impl<T> OrThrow<T> for monei_concurrency_core::Result<T> {
     fn or_throw(self) -> Result<T> {
-        // Every call into the core ends here: a good moment to log.
-        crate::php::ops::flush();
         self.map_err(to_php)
     }
 }

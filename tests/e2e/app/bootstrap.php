@@ -19,7 +19,9 @@ declare(strict_types=1);
  */
 
 use Monei\Concurrency\BackendUnavailableException;
+use Monei\Concurrency\IdempotencyClaimLostException;
 use Monei\Concurrency\IdempotencyInProgressException;
+use Monei\Concurrency\IdempotencyResultUnknownException;
 use Monei\Concurrency\LockTimeoutException;
 
 require_once __DIR__ . '/schema.php';
@@ -150,5 +152,10 @@ function e2e_handle(callable $handler): never
         e2e_respond(409, ['error' => 'lock_timeout']);
     } catch (IdempotencyInProgressException $e) {
         e2e_respond(409, ['error' => 'in_progress']);
+    } catch (IdempotencyClaimLostException $e) {
+        e2e_respond(409, ['error' => 'claim_lost']);
+    } catch (IdempotencyResultUnknownException $e) {
+        e2e_respond(503, ['error' => 'result_unknown', 'failed_call' => $GLOBALS['e2e_failed_call'],
+            'message' => $e->getMessage()]);
     }
 }

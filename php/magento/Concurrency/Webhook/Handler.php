@@ -9,7 +9,9 @@ use Magento\Framework\Exception\NoSuchEntityException;
 use Magento\Sales\Model\Order;
 use Monei\Concurrency\BackendUnavailableException;
 use Monei\Concurrency\IdempotencyInProgressException;
+use Monei\Concurrency\IdempotencyClaimLostException;
 use Monei\Concurrency\IdempotencyMismatchException;
+use Monei\Concurrency\IdempotencyResultUnknownException;
 use Monei\Concurrency\InvalidArgumentException;
 use Monei\Concurrency\LockTimeoutException;
 use Monei\Concurrency\Magento\Backend;
@@ -37,7 +39,12 @@ use Monei\Concurrency\WebhookSignature;
  * Failures answer non-2xx so MONEI delivers again, and drop the idempotency
  * claim so that delivery runs again: order lock busy for lock_wait_ms -> 409,
  * no such order (yet) -> 404, Redis unreachable -> 503, anything else
- * (database, lost lease, the processor's exceptions) -> 500.
+ * (database, lost lease, the processor's exceptions) -> 500. Two outcomes
+ * ran the processing and still answer non-2xx, never a success nobody can
+ * vouch for: the claim was taken over by another delivery while it ran
+ * -> 409 (the retry gets that delivery's stored answer), the result could
+ * not be recorded -> 503 (the retry runs again once the claim expires; the
+ * capture guard refuses a second capture).
  *
  * A status that the state machine already holds but whose delivery never
  * completed (an earlier attempt advanced it, then failed before the commit)
@@ -115,6 +122,13 @@ class Handler
             return new Response(404, "no order $orderId");
         } catch (BackendUnavailableException $e) {
             return new Response(503, 'lock backend unavailable');
+        } catch (IdempotencyClaimLostException $e) {
+            // Ran, but another delivery took the key over meanwhile: its result
+            // is the one kept, and MONEI's retry gets it as a duplicate.
+            return new Response(409, "payment $paymentId $status was taken over by another request; retry");
+        } catch (IdempotencyResultUnknownException $e) {
+            // Ran, but the result may not be recorded: never claim success.
+            return new Response(503, "payment $paymentId $status was processed but could not be recorded; retry");
         } catch (\Throwable $e) {
             return new Response(500, 'processing failed: ' . get_class($e));
         }
