@@ -33,13 +33,16 @@ extern "C" fn request_startup(_ty: i32, _module_number: i32) -> i32 {
     0
 }
 
-/// "METHOD /uri" for a web request, the script path on the CLI.
+/// "METHOD /path" for a web request, the script path on the CLI. The query
+/// string is left out: it may carry tokens, and the holder record is
+/// readable by anyone who can read Redis.
 fn request_label() -> String {
     let sapi = ext_php_rs::zend::SapiGlobals::get();
     let info = sapi.request_info();
+    let path = |uri: &str| uri.split(['?', '#']).next().unwrap_or("").to_string();
     match (info.request_method(), info.request_uri()) {
-        (Some(m), Some(uri)) => format!("{m} {uri}"),
-        (None, Some(uri)) => uri.to_string(),
+        (Some(m), Some(uri)) => format!("{m} {}", path(uri)),
+        (None, Some(uri)) => path(uri),
         _ => info.path_translated().unwrap_or("").to_string(),
     }
 }
@@ -50,7 +53,7 @@ fn request_label() -> String {
 /// then hand the last log events over and drop the request's logger.
 extern "C" fn request_shutdown(_ty: i32, _module_number: i32) -> i32 {
     let _ = std::panic::catch_unwind(monei_concurrency_core::release_all);
-    let _ = std::panic::catch_unwind(php::ops::shutdown);
+    let _ = std::panic::catch_unwind(php::logger::shutdown);
     0
 }
 
@@ -90,7 +93,7 @@ extern "C" fn info(_module: *mut ModuleEntry) {
 #[php_module]
 #[php(startup = "startup")]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
-    php::ops::functions(module)
+    php::logger::functions(php::ops::functions(module))
         .request_startup_function(request_startup)
         .request_shutdown_function(request_shutdown)
         .info_function(info)

@@ -73,7 +73,6 @@ pub fn execute(
         call(callback, vec![&*obj])
     });
     drop(obj);
-    crate::php::ops::flush();
     match outcome {
         Ok(v) => Ok(v),
         Err(ExecError::Callback(e)) => Err(e),

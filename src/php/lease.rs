@@ -1,6 +1,7 @@
 //! `Monei\Concurrency\Lease`: one held level of a lock, as a PHP object.
 
 use crate::php::exceptions::{not_constructible, OrThrow, Result};
+use crate::php::logger;
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
 use monei_concurrency_core::config::check_ms;
@@ -41,21 +42,25 @@ impl Lease {
 
     /// Asks Redis whether this lease is still held.
     pub fn is_held(&self) -> Result<bool> {
+        let _log = logger::on_return();
         self.inner.is_held().or_throw()
     }
 
     pub fn remaining_ms(&self) -> Result<i64> {
+        let _log = logger::on_return();
         Ok(self.inner.remaining_ms().or_throw()? as i64)
     }
 
     /// LockLostException if the lease is no longer held.
     pub fn extend(&self, ttlMs: i64) -> Result<()> {
+        let _log = logger::on_return();
         let ttl = check_ms("ttlMs", ttlMs, 1).or_throw()?;
         self.inner.extend(ttl).or_throw()
     }
 
     /// Idempotent; false if already released or expired.
     pub fn release(&self) -> Result<bool> {
+        let _log = logger::on_return();
         self.inner.release().or_throw()
     }
 }

@@ -11,6 +11,7 @@ pub mod ini;
 // named arguments (`waitMs: 500`).
 #[allow(non_snake_case)]
 pub mod lease;
+pub mod logger;
 pub mod ops;
 #[allow(non_snake_case)]
 pub mod order_lock_manager;

@@ -4,6 +4,7 @@ use crate::php::args::{Bytes, Options};
 use crate::php::callback;
 use crate::php::exceptions::{OrThrow, Result};
 use crate::php::ini;
+use crate::php::logger;
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
@@ -33,18 +34,21 @@ impl OrderLockManager {
         waitMs: Option<i64>,
         ttlMs: Option<i64>,
     ) -> Result<bool> {
+        let _log = logger::on_return();
         let res = self.locker.order(&incrementId.0).or_throw()?;
         self.locker.lock(&res, waitMs, ttlMs).or_throw()
     }
 
     /// True only if this process held it and released it.
     pub fn unlock(&self, incrementId: Bytes) -> Result<bool> {
+        let _log = logger::on_return();
         let res = self.locker.order(&incrementId.0).or_throw()?;
         self.locker.unlock(&res).or_throw()
     }
 
     /// Holder of the lock (host, pid, request, token, since, ttl, waiters), or null.
     pub fn inspect(&self, incrementId: Bytes) -> Result<Option<ZBox<ZendHashTable>>> {
+        let _log = logger::on_return();
         let res = self.locker.order(&incrementId.0).or_throw()?;
         Ok(self
             .locker
@@ -56,16 +60,19 @@ impl OrderLockManager {
 
     /// Frees the lock whoever holds it; true if something was freed.
     pub fn force_unlock(&self, incrementId: Bytes) -> Result<bool> {
+        let _log = logger::on_return();
         let res = self.locker.order(&incrementId.0).or_throw()?;
         self.locker.force_unlock(&res).or_throw()
     }
 
     pub fn is_locked(&self, incrementId: Bytes) -> Result<bool> {
+        let _log = logger::on_return();
         let res = self.locker.order(&incrementId.0).or_throw()?;
         self.locker.is_locked(&res).or_throw()
     }
 
     pub fn wait_for_unlock(&self, incrementId: Bytes, waitMs: i64) -> Result<bool> {
+        let _log = logger::on_return();
         let res = self.locker.order(&incrementId.0).or_throw()?;
         self.locker.wait_for_unlock(&res, waitMs).or_throw()
     }
@@ -77,6 +84,7 @@ impl OrderLockManager {
         waitMs: Option<i64>,
         ttlMs: Option<i64>,
     ) -> Result<Zval> {
+        let _log = logger::on_return();
         // See ProcessingLock::execute_with_lock: nothing left to drop at finish().
         let outcome = (move || {
             let res = self.locker.order(&incrementId.0).or_throw()?;

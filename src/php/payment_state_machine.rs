@@ -3,6 +3,7 @@
 use crate::php::args::{Bytes, Options};
 use crate::php::exceptions::{OrThrow, Result};
 use crate::php::ini;
+use crate::php::logger;
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
 use monei_concurrency_core::state_machine::OPTIONS;
@@ -27,6 +28,7 @@ impl PaymentStateMachine {
 
     /// True if applied; false for a duplicate, stale or unreachable status.
     pub fn advance(&self, paymentId: Bytes, status: Bytes) -> Result<bool> {
+        let _log = logger::on_return();
         // A status that is not UTF-8 cannot be in the graph; it must not be
         // mangled into one that is.
         let status = std::str::from_utf8(&status.0).unwrap_or("\u{FFFD}invalid UTF-8");
@@ -34,6 +36,7 @@ impl PaymentStateMachine {
     }
 
     pub fn current(&self, paymentId: Bytes) -> Result<Option<String>> {
+        let _log = logger::on_return();
         self.machine.current(&paymentId.0).or_throw()
     }
 }

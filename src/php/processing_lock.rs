@@ -5,6 +5,7 @@ use crate::php::callback;
 use crate::php::exceptions::{OrThrow, Result};
 use crate::php::ini;
 use crate::php::lease::Lease;
+use crate::php::logger;
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
@@ -35,6 +36,7 @@ impl ProcessingLock {
         waitMs: Option<i64>,
         ttlMs: Option<i64>,
     ) -> Result<Zval> {
+        let _log = logger::on_return();
         // Everything is moved into the block and dropped before finish(),
         // which may resume a bailout.
         let outcome = (move || {
@@ -51,6 +53,7 @@ impl ProcessingLock {
         waitMs: Option<i64>,
         ttlMs: Option<i64>,
     ) -> Result<Lease> {
+        let _log = logger::on_return();
         let res = self.locker.payment(&orderId.0, &paymentId.0).or_throw()?;
         Ok(Lease::wrap(
             self.locker.acquire(&res, waitMs, ttlMs).or_throw()?,
@@ -63,6 +66,7 @@ impl ProcessingLock {
         paymentId: Bytes,
         ttlMs: Option<i64>,
     ) -> Result<Option<Lease>> {
+        let _log = logger::on_return();
         let res = self.locker.payment(&orderId.0, &paymentId.0).or_throw()?;
         Ok(self
             .locker
@@ -73,6 +77,7 @@ impl ProcessingLock {
 
     /// Holder of the lock (host, pid, request, token, since, ttl, waiters), or null.
     pub fn inspect(&self, orderId: Bytes, paymentId: Bytes) -> Result<Option<ZBox<ZendHashTable>>> {
+        let _log = logger::on_return();
         let res = self.locker.payment(&orderId.0, &paymentId.0).or_throw()?;
         Ok(self
             .locker
@@ -84,11 +89,13 @@ impl ProcessingLock {
 
     /// Frees the lock whoever holds it; true if something was freed.
     pub fn force_unlock(&self, orderId: Bytes, paymentId: Bytes) -> Result<bool> {
+        let _log = logger::on_return();
         let res = self.locker.payment(&orderId.0, &paymentId.0).or_throw()?;
         self.locker.force_unlock(&res).or_throw()
     }
 
     pub fn is_locked(&self, orderId: Bytes, paymentId: Bytes) -> Result<bool> {
+        let _log = logger::on_return();
         let res = self.locker.payment(&orderId.0, &paymentId.0).or_throw()?;
         self.locker.is_locked(&res).or_throw()
     }

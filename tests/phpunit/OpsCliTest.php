@@ -215,16 +215,26 @@ final class OpsCliTest extends OpsTestCase
     {
         $port = RedisServer::freePort();
         $secret = 'S3cret' . bin2hex(random_bytes(6));
-        foreach ([['list'], ['show', '1'], ['unlock', '1', '--force'], ['stats'], ['--json', 'list']] as $args) {
-            [$code, $out, $err] = self::runPhp(array_merge([self::cliPath(), '--redis-url', "redis://app:$secret@127.0.0.1:$port"], $args));
-            $what = implode(' ', $args);
-            self::assertSame(2, $code, "$what: $out $err");
-            self::assertSame('', $out, $what);
-            self::assertStringStartsWith('monei-locks: ', $err);
-            self::assertStringContainsString("redis://app:***@127.0.0.1:$port", $err, $what);
-            self::assertStringNotContainsString($secret, $err, $what);
-            self::assertSame(1, substr_count(rtrim($err), "\n") + 1, "$what: one line on stderr");
-            self::assertNoStackTrace($out, $err);
+        $sentinelSecret = 'Sent1nel' . bin2hex(random_bytes(6));
+        $urls = [
+            "redis://app:$secret@127.0.0.1:$port" => "redis://app:***@127.0.0.1:$port",
+            // The sentinels' own password too (the CLI once masked only the first).
+            "redis+sentinel://app:$secret@127.0.0.1:$port/mymaster?sentinel_password=$sentinelSecret"
+                => "redis+sentinel://app:***@127.0.0.1:$port/mymaster?sentinel_password=***",
+        ];
+        foreach ($urls as $url => $masked) {
+            foreach ([['list'], ['show', '1'], ['unlock', '1', '--force'], ['stats'], ['--json', 'list']] as $args) {
+                [$code, $out, $err] = self::runPhp(array_merge([self::cliPath(), '--redis-url', $url], $args));
+                $what = implode(' ', $args) . " on $masked";
+                self::assertSame(2, $code, "$what: $out $err");
+                self::assertSame('', $out, $what);
+                self::assertStringStartsWith('monei-locks: ', $err);
+                self::assertStringContainsString($masked, $err, $what);
+                self::assertStringNotContainsString($secret, $err, $what);
+                self::assertStringNotContainsString($sentinelSecret, $err, $what);
+                self::assertSame(1, substr_count(rtrim($err), "\n") + 1, "$what: one line on stderr");
+                self::assertNoStackTrace($out, $err);
+            }
         }
     }
 

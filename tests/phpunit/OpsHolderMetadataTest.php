@@ -9,6 +9,7 @@ require_once __DIR__ . '/Support/OpsTestCase.php';
 use Monei\Concurrency\Lease;
 use Monei\Concurrency\OrderLockManager;
 use Monei\Concurrency\ProcessingLock;
+use Monei\Concurrency\Tests\Support\BuiltInServer;
 use Monei\Concurrency\Tests\Support\Forker;
 use Monei\Concurrency\Tests\Support\OpsTestCase;
 
@@ -66,6 +67,35 @@ final class OpsHolderMetadataTest extends OpsTestCase
         self::assertTrue($this->releaseChild(), 'the child still held its lock');
         self::assertNull((new ProcessingLock($this->options()))->inspect(self::ORDER, self::PAY));
         self::assertSame(0, $this->resp()->command('EXISTS', $this->paymentKey(self::ORDER, self::PAY)));
+    }
+
+    /**
+     * A web request is labelled "METHOD /path": its query string (reset
+     * tokens, signed links) never reaches Redis, where anyone who can read
+     * the lock's record would see it.
+     */
+    public function testAWebRequestIsLabelledWithoutItsQueryString(): void
+    {
+        $docroot = $this->tmp('www');
+        mkdir($docroot);
+        file_put_contents("$docroot/hold.php", <<<'PHP'
+            <?php
+            $pl = new Monei\Concurrency\ProcessingLock(['redis_url' => getenv('REDIS_URL'), 'key_prefix' => getenv('KEY_PREFIX')]);
+            $lease = $pl->acquire('100000701', 'pay_web');
+            echo json_encode($pl->inspect('100000701', 'pay_web'));
+            PHP);
+        $secret = 's3cr3t-' . bin2hex(random_bytes(6));
+        $server = new BuiltInServer($docroot, $this->tmp('server.err'), ['KEY_PREFIX' => $this->prefix]);
+        try {
+            $body = $server->get("/hold.php?order=9&token=$secret#frag");
+        } finally {
+            $server->stop();
+        }
+        $info = json_decode($body, true);
+        self::assertIsArray($info, $body . file_get_contents($this->tmp('server.err')));
+        // inspect() reads the holder record from Redis.
+        self::assertSame('GET /hold.php', $info['request']);
+        self::assertStringNotContainsString($secret, $body);
     }
 
     public function testInspectOfAnOrderLockAndItsWaiters(): void

@@ -16,3 +16,4 @@ require_once __DIR__ . '/Support/Forker.php';
 require_once __DIR__ . '/Support/Resp.php';
 require_once __DIR__ . '/Support/PhpProcess.php';
 require_once __DIR__ . '/Support/RedisServer.php';
+require_once __DIR__ . '/Support/BuiltInServer.php';
