@@ -9,10 +9,9 @@ use crate::url::{self, Nodes, Target};
 use crate::wire::{self, PlainConn};
 use redis::cluster::{ClusterClient, ClusterConnection};
 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
-use redis::sentinel::{SentinelClientBuilder, SentinelServerType};
-use redis::{ConnectionAddr, ConnectionLike, RedisResult, TlsCertificates, TlsMode};
-use std::sync::mpsc;
-use std::time::Duration;
+use redis::{ConnectionLike, RedisResult, TlsCertificates, TlsMode};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 pub(crate) enum Backend {
     Single(redis::Client),
@@ -21,7 +20,7 @@ pub(crate) enum Backend {
         nodes: Nodes,
         certs: Option<TlsCertificates>,
     },
-    Sentinel(SentinelTarget),
+    Sentinel(Box<SentinelTarget>),
 }
 
 pub(crate) struct SentinelTarget {
@@ -31,6 +30,8 @@ pub(crate) struct SentinelTarget {
     sentinel_username: Option<String>,
     sentinel_password: Option<String>,
     certs: Option<TlsCertificates>,
+    /// The primary the sentinels named last (see [`SentinelTarget::connect_primary`]).
+    primary: Mutex<Option<redis::Client>>,
 }
 
 /// An open connection of any kind.
@@ -201,40 +202,41 @@ impl Backend {
                 db,
                 sentinel_username,
                 sentinel_password,
-            } => Backend::Sentinel(SentinelTarget {
+            } => Backend::Sentinel(Box::new(SentinelTarget {
                 nodes,
                 master,
                 db,
                 sentinel_username,
                 sentinel_password,
                 certs,
-            }),
+                primary: Mutex::new(None),
+            })),
         })
     }
 
     /// Opens a connection with the connect timeout, then sets the I/O timeouts.
     /// `spin_us`: how long a plain connection polls for a reply (see [`crate::spin`]).
     pub fn connect(&self, connect: Duration, io: Duration, spin_us: u64) -> RedisResult<RawConn> {
-        let one = |c: &redis::Client, connect: Duration| -> RedisResult<RawConn> {
+        let with_timeouts = |mut conn: RawConn| -> RedisResult<RawConn> {
+            conn.set_read_timeout(Some(io))?;
+            conn.set_write_timeout(Some(io))?;
+            Ok(conn)
+        };
+        let one = |c: &redis::Client| -> RedisResult<RawConn> {
             let info = c.get_connection_info();
-            if wire::supports(info) {
-                Ok(RawConn::Plain(PlainConn::connect(
-                    info, connect, io, spin_us,
-                )?))
+            with_timeouts(if wire::supports(info) {
+                RawConn::Plain(PlainConn::connect(info, connect, io, spin_us)?)
             } else {
-                Ok(RawConn::Single(c.get_connection_with_timeout(
-                    handshake_budget(c, connect),
-                )?))
+                RawConn::Single(c.get_connection_with_timeout(handshake_budget(c, connect))?)
+            })
+        };
+        match self {
+            Backend::Single(c) => one(c),
+            Backend::Cluster { client, .. } => {
+                with_timeouts(RawConn::Cluster(Box::new(client.get_connection()?)))
             }
-        };
-        let mut conn = match self {
-            Backend::Single(c) => one(c, connect)?,
-            Backend::Cluster { client, .. } => RawConn::Cluster(Box::new(client.get_connection()?)),
-            Backend::Sentinel(s) => one(&s.primary(connect, io)?, connect)?,
-        };
-        conn.set_read_timeout(Some(io))?;
-        conn.set_write_timeout(Some(io))?;
-        Ok(conn)
+            Backend::Sentinel(s) => s.connect_primary(connect, io, one),
+        }
     }
 
     /// Direct clients to every primary, for commands that must visit each (SCAN).
@@ -278,72 +280,99 @@ impl Backend {
 }
 
 impl SentinelTarget {
-    /// Asks the sentinels which node is the primary now. redis-rs talks to
-    /// sentinels without timeouts, so a frozen sentinel would hang the PHP
-    /// worker: the question runs on a helper thread that we wait for at most
-    /// connect + io timeout, then give up (the thread ends when the sentinel
-    /// answers or its socket dies).
-    fn primary(&self, connect: Duration, io: Duration) -> RedisResult<redis::Client> {
-        let nodes = self.nodes.clone();
-        let (master, db) = (self.master.clone(), self.db);
-        let (s_user, s_pass) = (
-            self.sentinel_username.clone(),
-            self.sentinel_password.clone(),
-        );
-        let certs = self.certs.clone();
-        let (tx, rx) = mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("monei-sentinel".into())
-            .spawn(move || {
-                let addrs = nodes.hosts.iter().map(|(h, p)| {
-                    if nodes.tls {
-                        ConnectionAddr::TcpTls {
-                            host: h.clone(),
-                            port: *p,
-                            insecure: false,
-                            tls_params: None,
-                        }
-                    } else {
-                        ConnectionAddr::Tcp(h.clone(), *p)
-                    }
-                });
-                let built = SentinelClientBuilder::new(addrs, master, SentinelServerType::Master)
-                    .map(|mut b| {
-                        b = b.set_client_to_redis_db(db);
-                        if let Some(u) = &nodes.username {
-                            b = b.set_client_to_redis_username(u);
-                        }
-                        if let Some(p) = &nodes.password {
-                            b = b.set_client_to_redis_password(p);
-                        }
-                        if let Some(u) = &s_user {
-                            b = b.set_client_to_sentinel_username(u);
-                        }
-                        if let Some(p) = &s_pass {
-                            b = b.set_client_to_sentinel_password(p);
-                        }
-                        if nodes.tls {
-                            b = b
-                                .set_client_to_redis_tls_mode(TlsMode::Secure)
-                                .set_client_to_sentinel_tls_mode(TlsMode::Secure);
-                            if let Some(c) = certs {
-                                b = b
-                                    .set_client_to_redis_certificates(c.clone())
-                                    .set_client_to_sentinel_certificates(c);
-                            }
-                        }
-                        b
-                    });
-                let result = built
-                    .and_then(|b| b.build())
-                    .and_then(|mut c| c.get_client());
-                let _ = tx.send(result);
-            });
-        if spawned.is_err() {
-            return Err(io_error("cannot start the sentinel lookup"));
+    /// A connection to the primary. The primary the sentinels named last is
+    /// kept and reused until connecting to it fails or it answers that it is
+    /// no longer a primary (after a failover); then the sentinels are asked
+    /// again, once.
+    fn connect_primary(
+        &self,
+        connect: Duration,
+        io: Duration,
+        open: impl Fn(&redis::Client) -> RedisResult<RawConn>,
+    ) -> RedisResult<RawConn> {
+        let known = self
+            .primary
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(client) = known {
+            match open(&client).and_then(ensure_primary) {
+                Ok(conn) => return Ok(conn),
+                Err(_) => *self.primary.lock().unwrap_or_else(|p| p.into_inner()) = None,
+            }
         }
-        rx.recv_timeout(connect + io)
-            .unwrap_or_else(|_| Err(io_error("sentinels did not answer in time")))
+        let client = self.ask_sentinels(connect, io)?;
+        let conn = open(&client).and_then(ensure_primary)?;
+        *self.primary.lock().unwrap_or_else(|p| p.into_inner()) = Some(client);
+        Ok(conn)
+    }
+
+    /// Asks the sentinels in turn which node is the primary now, each on a
+    /// connection with the connect and I/O timeouts (a sentinel that accepts
+    /// and never answers costs a timeout, never a thread), all within one
+    /// connect + io budget.
+    fn ask_sentinels(&self, connect: Duration, io: Duration) -> RedisResult<redis::Client> {
+        let deadline = Instant::now() + connect + io;
+        let mut last_error = None;
+        for (host, port) in &self.nodes.hosts {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match self.ask_one(host, *port, connect.min(left), io.min(left)) {
+                Ok(Some((h, p))) => return self.data_client(&h, p),
+                Ok(None) => last_error = Some(io_error("a sentinel does not know the primary")),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| io_error("sentinels did not answer in time")))
+    }
+
+    fn ask_one(
+        &self,
+        host: &str,
+        port: u16,
+        connect: Duration,
+        io: Duration,
+    ) -> RedisResult<Option<(String, u16)>> {
+        let url = self.nodes.url_with(
+            host,
+            port,
+            0,
+            self.sentinel_username.as_deref(),
+            self.sentinel_password.as_deref(),
+        );
+        let client = self.client(url)?;
+        let mut conn = client.get_connection_with_timeout(handshake_budget(&client, connect))?;
+        conn.set_read_timeout(Some(io))?;
+        conn.set_write_timeout(Some(io))?;
+        redis::cmd("SENTINEL")
+            .arg("GET-MASTER-ADDR-BY-NAME")
+            .arg(&self.master)
+            .query(&mut conn)
+    }
+
+    fn data_client(&self, host: &str, port: u16) -> RedisResult<redis::Client> {
+        self.client(self.nodes.node_url(host, port, self.db))
+    }
+
+    fn client(&self, url: String) -> RedisResult<redis::Client> {
+        let info = quick_handshake(redis::IntoConnectionInfo::into_connection_info(url)?);
+        match (&self.certs, self.nodes.tls) {
+            (Some(c), true) => redis::Client::build_with_tls(info, c.clone()),
+            _ => redis::Client::open(info),
+        }
+    }
+}
+
+/// Keeps a connection only if its server says it is a primary: a node the
+/// sentinels named may have been demoted since.
+fn ensure_primary(mut conn: RawConn) -> RedisResult<RawConn> {
+    let role: Vec<redis::Value> = redis::cmd("ROLE").query(conn.as_dyn())?;
+    match role.first() {
+        Some(redis::Value::BulkString(b)) if b == b"master" => Ok(conn),
+        Some(redis::Value::SimpleString(s)) if s == "master" => Ok(conn),
+        _ => Err(io_error("the node the sentinels named is not a primary")),
     }
 }
 

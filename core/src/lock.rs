@@ -48,7 +48,15 @@ pub enum ExecError<E> {
 
 impl Locker {
     pub fn new(cfg: Config) -> Result<Self> {
-        let endpoint = pool::endpoint(&cfg)?;
+        Self::new_in_scope(cfg, "")
+    }
+
+    /// A locker whose re-entrancy is kept apart from that of lockers of
+    /// other scopes, as if it lived in another process (see
+    /// [`pool::endpoint_in_scope`]). For tests.
+    #[doc(hidden)]
+    pub fn new_in_scope(cfg: Config, scope: &str) -> Result<Self> {
+        let endpoint = pool::endpoint_in_scope(&cfg, scope)?;
         Ok(Locker { cfg, endpoint })
     }
 

@@ -10,6 +10,7 @@ use crate::backend::{Backend, RawConn};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::process::{self, lock, ForkLocal};
+use crate::url;
 use crate::{events, stats};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,7 +23,8 @@ const MAX_IDLE: usize = 4;
 /// One Redis server as configured: URL plus timeouts.
 pub struct Endpoint {
     key: String,
-    url: Arc<str>,
+    /// Which server this is, however the URL spells it (see [`url::identity`]).
+    server: Arc<str>,
     masked_url: String,
     backend: Backend,
     connect_timeout: Duration,
@@ -48,8 +50,17 @@ fn pool() -> std::sync::MutexGuard<'static, PoolState> {
 
 /// Returns the shared endpoint for these settings. Parses the URL but does not connect.
 pub fn endpoint(cfg: &Config) -> Result<Arc<Endpoint>> {
+    endpoint_in_scope(cfg, "")
+}
+
+/// [`endpoint`], with the server's identity for re-entrancy extended by
+/// `scope`: lockers of different scopes act like different processes. Only
+/// tests use a scope other than "", to play several processes in one.
+#[doc(hidden)]
+pub fn endpoint_in_scope(cfg: &Config, scope: &str) -> Result<Arc<Endpoint>> {
     let key = format!(
-        "{}|{}|{}|{}|{}|{}|{}",
+        "{}|{}|{}|{}|{}|{}|{}|{}",
+        scope,
         cfg.redis_url,
         cfg.connect_timeout_ms,
         cfg.io_timeout_ms,
@@ -64,7 +75,7 @@ pub fn endpoint(cfg: &Config) -> Result<Arc<Endpoint>> {
     let backend = Backend::build(cfg)?;
     let ep = Arc::new(Endpoint {
         key: key.clone(),
-        url: cfg.redis_url.as_str().into(),
+        server: format!("{}#{scope}", url::identity(&cfg.redis_url)?).into(),
         masked_url: cfg.masked_url(),
         backend,
         connect_timeout: cfg.connect_timeout(),
@@ -80,9 +91,9 @@ impl Endpoint {
         &self.key
     }
 
-    /// The server as named in the URL; identifies "the same lock" for re-entrancy.
+    /// The server, however the URL spells it; identifies "the same lock" for re-entrancy.
     pub fn server(&self) -> &Arc<str> {
-        &self.url
+        &self.server
     }
 
     pub fn masked_url(&self) -> &str {

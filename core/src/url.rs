@@ -36,8 +36,27 @@ pub struct Nodes {
 impl Nodes {
     /// `redis://` or `rediss://` URL of one node, with the data-node credentials.
     pub fn node_url(&self, host: &str, port: u16, db: i64) -> String {
+        self.url_with(
+            host,
+            port,
+            db,
+            self.username.as_deref(),
+            self.password.as_deref(),
+        )
+    }
+
+    /// `redis://` or `rediss://` URL of one node, with the given credentials
+    /// (a sentinel's own, which may differ from the data nodes').
+    pub fn url_with(
+        &self,
+        host: &str,
+        port: u16,
+        db: i64,
+        username: Option<&str>,
+        password: Option<&str>,
+    ) -> String {
         let scheme = if self.tls { "rediss" } else { "redis" };
-        let auth = match (&self.username, &self.password) {
+        let auth = match (username, password) {
             (Some(u), Some(p)) => format!("{}:{}@", enc(u), enc(p)),
             (None, Some(p)) => format!(":{}@", enc(p)),
             (Some(u), None) => format!("{}@", enc(u)),
@@ -147,6 +166,68 @@ pub fn parse(url: &str) -> Result<Target> {
     })
 }
 
+/// Which server and database a URL names, whatever its spelling: the same
+/// for `redis://h:6379` and `redis://h:6379/0`, for any password or query
+/// string, for `localhost` and `127.0.0.1`. Two URLs with the same identity
+/// reach the same locks, so a process' re-entrancy must join them. Never
+/// contains a password.
+pub fn identity(url: &str) -> Result<String> {
+    let host = |h: &str| {
+        let h = h
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
+        if h == "localhost" {
+            "127.0.0.1".to_string()
+        } else {
+            h
+        }
+    };
+    let hosts = |nodes: &Nodes| {
+        let mut list: Vec<String> = nodes
+            .hosts
+            .iter()
+            .map(|(h, p)| format!("{}:{p}", host(h)))
+            .collect();
+        list.sort();
+        list.dedup();
+        list.join(",")
+    };
+    let user = |u: Option<&str>| u.unwrap_or("default").to_string();
+    Ok(match parse(url)? {
+        Target::Single(u) => {
+            let info = redis::IntoConnectionInfo::into_connection_info(u.as_str())
+                .map_err(|_| Error::invalid("invalid redis_url"))?;
+            let settings = info.redis_settings();
+            let addr = match info.addr() {
+                redis::ConnectionAddr::Tcp(h, p) => format!("tcp {}:{p}", host(h)),
+                redis::ConnectionAddr::TcpTls { host: h, port, .. } => {
+                    format!("tcp {}:{port}", host(h))
+                }
+                redis::ConnectionAddr::Unix(path) => format!("unix {}", path.display()),
+                other => format!("{other}"),
+            };
+            format!(
+                "{addr} db {} user {}",
+                settings.db(),
+                user(settings.username())
+            )
+        }
+        Target::Cluster(nodes) => format!(
+            "cluster {} user {}",
+            hosts(&nodes),
+            user(nodes.username.as_deref())
+        ),
+        Target::Sentinel {
+            nodes, master, db, ..
+        } => format!(
+            "sentinel {} master {master} db {db} user {}",
+            hosts(&nodes),
+            user(nodes.username.as_deref())
+        ),
+    })
+}
+
 fn nonempty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
@@ -184,6 +265,41 @@ fn enc(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn identity_ignores_spelling_and_secrets_but_not_the_server() {
+        let id = |u: &str| identity(u).unwrap();
+        let same = [
+            "redis://127.0.0.1:6379",
+            "redis://127.0.0.1:6379/0",
+            "redis://:secret@localhost:6379/0",
+            "redis://default:other@127.0.0.1:6379?protocol=resp2",
+        ];
+        for u in same {
+            assert_eq!(id(u), id(same[0]), "{u}");
+            assert!(!id(u).contains("secret") && !id(u).contains("other"));
+        }
+        for u in [
+            "redis://127.0.0.1:6380",
+            "redis://127.0.0.1:6379/1",
+            "redis://app:pw@127.0.0.1:6379",
+            "unix:///run/redis.sock",
+        ] {
+            assert_ne!(id(u), id(same[0]), "{u}");
+        }
+        assert_eq!(
+            id("redis+cluster://b:2,a:1"),
+            id("redis+cluster://:pw@a:1,b:2,a:1")
+        );
+        assert_eq!(
+            id("redis+sentinel://s2:2,s1:1/m?sentinel_password=x"),
+            id("redis+sentinel://s1:1,s2:2/m?db=0")
+        );
+        assert_ne!(
+            id("redis+sentinel://s1:1/m"),
+            id("redis+sentinel://s1:1/m?db=2")
+        );
+    }
     use super::*;
 
     #[test]

@@ -2,7 +2,9 @@
 
 mod support;
 
+use monei_concurrency_core::stats::COUNTERS;
 use monei_concurrency_core::{Config, Error, ExecError, Locker};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 use support::*;
@@ -199,6 +201,50 @@ fn reentrant_in_one_process() {
     assert!(b.try_acquire(&res, None).unwrap().is_some());
 }
 
+/// The same server and database spelled differently (trailing `/0`, the
+/// default user named, `localhost` for `127.0.0.1`, a query string) is the
+/// same lock: the process re-enters it instead of waiting on itself.
+#[test]
+fn reentrant_through_every_spelling_of_the_same_server() {
+    let (cfg, a) = setup();
+    let res = a.order(b"spelling").unwrap();
+    let outer = a.acquire(&res, Some(0), None).unwrap();
+    let base = cfg.redis_url.trim_end_matches('/').to_string();
+    let port = base.rsplit(':').next().unwrap().to_string();
+    for url in [
+        format!("{base}/0"),
+        format!("redis://default@127.0.0.1:{port}"),
+        format!("redis://localhost:{port}/0"),
+        format!("redis://LOCALHOST:{port}?protocol=resp2"),
+    ] {
+        let other = Locker::new(Config {
+            redis_url: url.clone(),
+            ..cfg.clone()
+        })
+        .unwrap();
+        let started = Instant::now();
+        let inner = other
+            .acquire(&res, Some(300), None)
+            .unwrap_or_else(|e| panic!("{url} did not re-enter: {e}"));
+        assert!(
+            started.elapsed() < Duration::from_millis(250),
+            "{url} waited"
+        );
+        assert_eq!(inner.token(), outer.token(), "{url}");
+        assert!(inner.release().unwrap());
+    }
+    // Another database of the same server is another lock.
+    let db1 = Locker::new(Config {
+        redis_url: format!("{base}/1"),
+        ..cfg.clone()
+    })
+    .unwrap();
+    let elsewhere = db1.try_acquire(&res, None).unwrap().expect("db 1 is free");
+    assert_ne!(elsewhere.token(), 0);
+    assert!(elsewhere.release().unwrap());
+    assert!(outer.release().unwrap());
+}
+
 #[test]
 fn lock_twice_unlock_twice() {
     let (cfg, a) = setup();
@@ -220,7 +266,25 @@ fn watchdog_keeps_a_lease_without_ttl_alive() {
     let b = other_process(&cfg, 1);
     let res = a.order(b"wd").unwrap();
     let lease = a.acquire(&res, Some(0), None).unwrap();
-    std::thread::sleep(Duration::from_millis(1_000));
+    let renewals = COUNTERS.watchdog_renewals.load(Ordering::Relaxed);
+    let mut raw = raw(&cfg.redis_url);
+    // Sampled every 100 ms for 1 s (3 x ttl): the key never comes near its
+    // end, so something renews it, and the watchdog counts those renewals.
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_millis(100));
+        let pttl: i64 = redis::cmd("PTTL")
+            .arg(res.lock_key())
+            .query(&mut raw)
+            .unwrap();
+        assert!(
+            pttl > 50,
+            "the lease was not renewed in time (pttl {pttl} ms)"
+        );
+    }
+    assert!(
+        COUNTERS.watchdog_renewals.load(Ordering::Relaxed) >= renewals + 5,
+        "the watchdog renewed fewer than 5 times in 3 x ttl"
+    );
     assert!(
         lease.is_held().unwrap(),
         "renewed lease must survive 3 x ttl"

@@ -14,14 +14,32 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::*;
 
-fn tempdir(name: &str) -> PathBuf {
+/// A scratch directory (server configs, TLS keys and certificates) that is
+/// removed when dropped, also when the test fails. Declare it before the
+/// servers that use it, so they are stopped first.
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempdir(name: &str) -> TempDir {
     let d = std::env::temp_dir().join(format!(
         "monei-{name}-{}-{}",
         std::process::id(),
         free_port()
     ));
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TempDir(d)
 }
 
 fn cmd(url: &str, args: &[&str]) -> redis::Value {
@@ -51,7 +69,7 @@ fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
 
 struct Cluster {
     servers: Vec<RedisServer>,
-    _dir: PathBuf,
+    _dir: TempDir,
 }
 
 impl Cluster {
@@ -728,4 +746,57 @@ fn acl_user_limited_to_the_prefix_and_commands() {
         outside.acquire(&outside.order(b"1").unwrap(), Some(0), None),
         Err(Error::Backend { .. })
     ));
+}
+
+/// Threads of this process with the given name (from /proc).
+fn threads_named(name: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end() == name)
+        .count()
+}
+
+/// A sentinel that accepts connections and never answers costs each lookup
+/// its timeouts and nothing more: no thread is left behind per attempt
+/// (under PHP-FPM such threads would pile up in every worker).
+#[test]
+fn a_silent_sentinel_leaves_no_thread_behind() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = accepted.clone();
+    std::thread::spawn(move || {
+        for s in listener.incoming().flatten() {
+            keep.lock().unwrap().push(s);
+        }
+    });
+    let cfg = Config {
+        redis_url: format!("redis+sentinel://127.0.0.1:{port}/mymaster"),
+        key_prefix: unique_prefix(),
+        connect_timeout_ms: 50,
+        io_timeout_ms: 50,
+        ..Config::default()
+    };
+    let locker = Locker::new(cfg).unwrap();
+    let res = locker.order(b"1").unwrap();
+    let started = Instant::now();
+    for _ in 0..30 {
+        match locker.is_locked(&res) {
+            Err(Error::Backend { .. }) => {}
+            other => panic!("a silent sentinel gave {:?}", other.map(|_| ())),
+        }
+    }
+    let took = started.elapsed();
+    assert_eq!(
+        threads_named("monei-sentinel"),
+        0,
+        "lookup threads were left running"
+    );
+    assert!(
+        accepted.lock().unwrap().len() >= 30,
+        "every lookup reached the sentinel"
+    );
+    // Each attempt is bounded by connect + io timeouts (with slack for a loaded machine).
+    assert!(took < Duration::from_secs(30), "30 lookups took {took:?}");
 }

@@ -13,6 +13,8 @@ pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
     pidfile: std::path::PathBuf,
+    /// Its working directory (a replica's sync file lands there), removed on stop.
+    dir: std::path::PathBuf,
 }
 
 pub fn free_port() -> u16 {
@@ -46,6 +48,13 @@ impl RedisServer {
     pub fn spawn(port: u16, conf: Option<&str>, extra: &[&str]) -> Self {
         let pidfile =
             std::env::temp_dir().join(format!("monei-redis-{}-{port}.pid", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("monei-redis-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dir_arg = if extra.contains(&"--dir") {
+            String::new()
+        } else {
+            format!("--dir {}", shell_quote(&dir.to_string_lossy()))
+        };
         let args: Vec<String> = extra.iter().map(|a| shell_quote(a)).collect();
         let port_arg = if extra.contains(&"--port") {
             String::new()
@@ -55,7 +64,7 @@ impl RedisServer {
         // The watcher shell kills redis-server if this test process dies
         // without running destructors (a panic abort, SIGKILL).
         let script = format!(
-            "redis-server {conf} {port_arg} --bind 127.0.0.1 --save '' --appendonly no \
+            "redis-server {conf} {port_arg} {dir_arg} --bind 127.0.0.1 --save '' --appendonly no \
              --protected-mode yes --loglevel warning {rest} & r=$!; echo $r > {pidfile}; \
              trap 'kill $r 2>/dev/null; wait $r; exit 0' TERM; \
              while kill -0 {parent} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 0.2; done; \
@@ -75,6 +84,7 @@ impl RedisServer {
             port,
             child: Some(child),
             pidfile,
+            dir,
         }
     }
 
@@ -126,6 +136,7 @@ impl RedisServer {
             unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
             let _ = c.wait();
             let _ = std::fs::remove_file(&self.pidfile);
+            let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 }
@@ -169,12 +180,10 @@ pub fn config(prefix: &str) -> Config {
     }
 }
 
-/// A locker that behaves like another process: same server, different URL
-/// spelling, so this process' re-entrancy does not join the two.
+/// A locker that behaves like another process: same server and settings,
+/// its own re-entrancy scope, so this process' re-entrancy does not join the two.
 pub fn other_process(cfg: &Config, n: u32) -> Locker {
-    let mut c = cfg.clone();
-    c.redis_url = format!("{}/0?p={n}", cfg.redis_url.trim_end_matches('/'));
-    Locker::new(c).unwrap()
+    Locker::new_in_scope(cfg.clone(), &format!("process {n}")).unwrap()
 }
 
 fn shell_quote(s: &str) -> String {
