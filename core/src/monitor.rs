@@ -7,6 +7,8 @@ use crate::holder;
 use crate::key::Resource;
 use crate::pool;
 use crate::protocol::{self, Inspection};
+use std::collections::BTreeMap;
+use std::time::Instant;
 
 /// Most locks `list()` returns.
 pub const MAX_LIMIT: i64 = 10_000;
@@ -46,6 +48,11 @@ impl LockInfo {
 
 /// Held locks whose resource name matches `pattern` (a glob on names like
 /// `order:100000123` or `payment:100000123:pay_abc`; None = all), oldest first.
+///
+/// Memory stays within `limit` locks however many Redis holds (only the
+/// oldest `limit` seen so far are kept), and the call gives up with a
+/// backend error once it has run longer than the I/O timeout, rather than
+/// return a list it could not finish.
 pub fn list(cfg: &Config, pattern: Option<&str>, limit: i64) -> Result<Vec<LockInfo>> {
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(Error::invalid(format!(
@@ -53,60 +60,96 @@ pub fn list(cfg: &Config, pattern: Option<&str>, limit: i64) -> Result<Vec<LockI
         )));
     }
     let endpoint = pool::endpoint(cfg)?;
+    let deadline = Instant::now() + endpoint.io_timeout();
     let match_keys = format!("{}{{*}}:*lock", glob_escape(&cfg.key_prefix));
-    // A Cluster spreads keys over its primaries: walk each one.
-    let mut keys = Vec::new();
-    let primaries = endpoint.primaries()?;
-    if primaries.is_empty() {
-        let mut conn = endpoint.conn()?;
-        conn.run(|c| scan(c, &match_keys, &mut keys))?;
-    } else {
-        for client in primaries {
-            endpoint.direct(&client, |c| scan(c, &match_keys, &mut keys))?;
-        }
-    }
+    let mut oldest = Oldest::new(limit as usize);
     let mut conn = endpoint.conn()?;
-    let mut found = Vec::new();
-    for key in keys {
-        let Some(res) = Resource::from_lock_key(&cfg.key_prefix, &key) else {
-            continue;
-        };
-        if pattern.is_some_and(|p| !glob_match(p.as_bytes(), res.name().as_bytes())) {
-            continue;
-        }
-        if let Some(i) = protocol::inspect(&mut conn, &res)? {
-            found.push(LockInfo::new(&res, i));
+    // A Cluster spreads keys over its primaries: walk each one.
+    let primaries = endpoint.primaries()?;
+    let nodes: Vec<Option<&redis::Client>> = if primaries.is_empty() {
+        vec![None]
+    } else {
+        primaries.iter().map(Some).collect()
+    };
+    for node in nodes {
+        let mut cursor = 0;
+        loop {
+            // One SCAN step is safe to retry: the same cursor gives the same step.
+            let (next, keys) = match node {
+                None => conn.run(|c| scan_step(c, &match_keys, cursor))?,
+                Some(client) => endpoint.direct(client, |c| scan_step(c, &match_keys, cursor))?,
+            };
+            for key in keys {
+                let Some(res) = Resource::from_lock_key(&cfg.key_prefix, &key) else {
+                    continue;
+                };
+                if pattern.is_some_and(|p| !glob_match(p.as_bytes(), res.name().as_bytes())) {
+                    continue;
+                }
+                if let Some(i) = protocol::inspect(&mut conn, &res)? {
+                    oldest.offer(LockInfo::new(&res, i));
+                }
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+            if Instant::now() >= deadline {
+                return Err(Error::Backend {
+                    endpoint: endpoint.masked_url().to_string(),
+                    detail: format!(
+                        "listing locks took longer than io_timeout_ms ({} ms); \
+                         narrow the pattern or raise io_timeout_ms",
+                        endpoint.io_timeout().as_millis()
+                    ),
+                });
+            }
         }
     }
-    found.sort_by(|a, b| (a.since_ms, &a.resource).cmp(&(b.since_ms, &b.resource)));
-    found.truncate(limit as usize);
-    Ok(found)
+    Ok(oldest.into_sorted())
 }
 
-/// Adds every key matching `pattern` on one node to `out`, only once the
-/// whole scan succeeded (a retried call must not add keys twice).
-fn scan(
-    c: &mut dyn redis::ConnectionLike,
-    pattern: &str,
-    out: &mut Vec<Vec<u8>>,
-) -> redis::RedisResult<()> {
-    let mut found = Vec::new();
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(pattern)
-            .arg("COUNT")
-            .arg(SCAN_COUNT)
-            .query(c)?;
-        found.extend(keys);
-        cursor = next;
-        if cursor == 0 {
-            out.append(&mut found);
-            return Ok(());
+/// The `limit` oldest locks offered so far, by (since, resource). A lock
+/// SCAN returns twice is kept once.
+struct Oldest {
+    limit: usize,
+    kept: BTreeMap<(i64, String), LockInfo>,
+}
+
+impl Oldest {
+    fn new(limit: usize) -> Self {
+        Oldest {
+            limit,
+            kept: BTreeMap::new(),
         }
     }
+
+    fn offer(&mut self, info: LockInfo) {
+        self.kept
+            .insert((info.since_ms, info.resource.clone()), info);
+        if self.kept.len() > self.limit {
+            self.kept.pop_last();
+        }
+    }
+
+    fn into_sorted(self) -> Vec<LockInfo> {
+        self.kept.into_values().collect()
+    }
+}
+
+/// One SCAN step on one node: the next cursor and the keys it found.
+fn scan_step(
+    c: &mut dyn redis::ConnectionLike,
+    pattern: &str,
+    cursor: u64,
+) -> redis::RedisResult<(u64, Vec<Vec<u8>>)> {
+    redis::cmd("SCAN")
+        .arg(cursor)
+        .arg("MATCH")
+        .arg(pattern)
+        .arg("COUNT")
+        .arg(SCAN_COUNT)
+        .query(c)
 }
 
 /// Escapes Redis glob characters in a literal.
@@ -150,6 +193,42 @@ pub fn glob_match(p: &[u8], s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn info(resource: &str, since_ms: i64) -> LockInfo {
+        LockInfo {
+            resource: resource.into(),
+            token: 1,
+            host: String::new(),
+            pid: 0,
+            request: String::new(),
+            since_ms,
+            ttl_ms: 0,
+            waiters: 0,
+        }
+    }
+
+    #[test]
+    fn oldest_keeps_only_the_limit_oldest_once_each() {
+        let mut o = Oldest::new(3);
+        for (i, since) in [50, 10, 40, 30, 20, 10, 60].into_iter().enumerate() {
+            let name = if i == 5 {
+                "r1".to_string()
+            } else {
+                format!("r{i}")
+            };
+            o.offer(info(&name, since));
+            assert!(o.kept.len() <= 3);
+        }
+        let kept: Vec<(i64, String)> = o
+            .into_sorted()
+            .into_iter()
+            .map(|l| (l.since_ms, l.resource))
+            .collect();
+        assert_eq!(
+            kept,
+            [(10, "r1".into()), (20, "r4".into()), (30, "r3".into())]
+        );
+    }
 
     #[test]
     fn globs() {

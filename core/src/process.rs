@@ -9,24 +9,47 @@
 //! locked across fork(), and the std primitives used here keep no global
 //! state that a fork could leave half-updated (parking_lot's parking table does).
 
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, Once};
 
 static GENERATION: AtomicU64 = AtomicU64::new(1);
 static OWNER_SEQ: AtomicU64 = AtomicU64::new(0);
 static ATFORK: Once = Once::new();
+/// Set when the fork handler could not be registered: then a fork is
+/// noticed by the pid changing instead (a system call per check).
+static WATCH_PID: AtomicBool = AtomicBool::new(false);
+static LAST_PID: AtomicI32 = AtomicI32::new(0);
 
 /// The current fork generation: changes in every forked child.
 pub fn generation() -> u64 {
     install_fork_handler();
+    if WATCH_PID.load(Ordering::Relaxed) {
+        // SAFETY: getpid() has no preconditions.
+        let pid = unsafe { libc::getpid() };
+        if LAST_PID.swap(pid, Ordering::AcqRel) != pid {
+            GENERATION.fetch_add(1, Ordering::AcqRel);
+        }
+    }
     GENERATION.load(Ordering::Acquire)
 }
 
 /// Registers the pthread_atfork child handler once; it only bumps the
 /// generation, which is all a child needs to start afresh.
 pub fn install_fork_handler() {
-    ATFORK.call_once(|| unsafe {
-        libc::pthread_atfork(None, None, Some(child));
+    ATFORK.call_once(|| {
+        // SAFETY: `child` is a plain `extern "C"` function without arguments
+        // that lives as long as the process (this library is never unloaded
+        // while PHP runs: PHP unloads extensions only at process end). It is
+        // async-signal-safe as a fork handler must be: one atomic add, no
+        // allocation, no lock.
+        let rc = unsafe { libc::pthread_atfork(None, None, Some(child)) };
+        if rc != 0 {
+            // ENOMEM: fall back to comparing pids, never to sharing a parent's state.
+            // SAFETY: getpid() has no preconditions.
+            LAST_PID.store(unsafe { libc::getpid() }, Ordering::Release);
+            WATCH_PID.store(true, Ordering::Release);
+        }
     });
 }
 
@@ -35,9 +58,28 @@ extern "C" fn child() {
 }
 
 /// A value that exists once per process generation, created on first use.
-pub struct ForkLocal<T: 'static> {
+///
+/// Every thread of the process gets the same `&'static T`, so `T` must be
+/// `Sync` (and `Send`: it is made on whichever thread asks first). A type
+/// that is not cannot be put in a `ForkLocal` static:
+///
+/// ```compile_fail
+/// use monei_concurrency_core::process::ForkLocal;
+/// static NOT_THREAD_SAFE: ForkLocal<std::cell::Cell<u64>> = ForkLocal::new(|| std::cell::Cell::new(0));
+/// ```
+///
+/// while a thread-safe one can:
+///
+/// ```
+/// use monei_concurrency_core::process::ForkLocal;
+/// static COUNTER: ForkLocal<std::sync::Mutex<u64>> = ForkLocal::new(|| std::sync::Mutex::new(0));
+/// *COUNTER.get().lock().unwrap() += 1;
+/// ```
+pub struct ForkLocal<T: Send + Sync + 'static> {
     slot: AtomicPtr<Slot<T>>,
     init: fn() -> T,
+    /// Shares `T` between threads: Send and Sync only where `T` is.
+    _shares: PhantomData<T>,
 }
 
 struct Slot<T> {
@@ -45,11 +87,12 @@ struct Slot<T> {
     value: T,
 }
 
-impl<T: 'static> ForkLocal<T> {
+impl<T: Send + Sync + 'static> ForkLocal<T> {
     pub const fn new(init: fn() -> T) -> Self {
         ForkLocal {
             slot: AtomicPtr::new(std::ptr::null_mut()),
             init,
+            _shares: PhantomData,
         }
     }
 

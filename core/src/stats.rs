@@ -68,11 +68,13 @@ counters! {
     timeouts: "Waits for a lock that ran out.",
     lost_leases: "Leases found lost: expired or taken over while held.",
     watchdog_renewals: "Lease renewals done by the watchdog.",
+    watchdog_panics: "Times the lease watchdog thread panicked and was restarted.",
     backend_errors: "Calls that failed because Redis was unreachable, slow or refused.",
     forced_unlocks: "Locks freed with forceUnlock().",
     idempotency_hits: "once() calls answered with a stored result.",
     idempotency_misses: "once() calls that ran their callback.",
     idempotency_conflicts: "once() calls refused: in progress elsewhere or fingerprint mismatch.",
+    idempotency_claims_lost: "once() callbacks whose claim ended while they ran (result not stored).",
     state_rejections: "advance() calls refused as duplicate, stale or unreachable.",
     state_advances: "advance() calls applied.",
 }

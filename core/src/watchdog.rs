@@ -7,7 +7,7 @@
 use crate::process;
 use crate::protocol;
 use crate::registry::{registry, shared, Held};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,14 +28,49 @@ pub(crate) fn ensure_running() {
     once_cell::sync::Lazy::force(&crate::scripts::EXTEND);
     let spawned = std::thread::Builder::new()
         .name("monei-watchdog".into())
-        .spawn(move || run(gen));
+        .spawn(move || supervise(gen));
     if spawned.is_err() {
         RUNNING_IN.store(0, Ordering::Release);
     }
 }
 
+/// Runs the renewal loop, and runs it again after a panic: a dead watchdog
+/// would let every later lease of this process expire under its holder.
+/// Each panic is counted (`watchdog_panics`) and logged.
+fn supervise(gen: u64) {
+    loop {
+        match std::panic::catch_unwind(|| run(gen)) {
+            Ok(()) => return,
+            Err(panic) => {
+                crate::stats::inc(&crate::stats::COUNTERS.watchdog_panics);
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                crate::events::emit("error", "lease watchdog failed and was restarted", || {
+                    vec![("error", crate::events::s(why))]
+                });
+                std::thread::sleep(RETRY);
+            }
+        }
+    }
+}
+
+/// Makes the watchdog panic once, at its next round. Tests only.
+#[doc(hidden)]
+pub fn panic_once_for_test() {
+    PANIC_ONCE.store(true, Ordering::Release);
+    shared().wake.notify_all();
+}
+
+static PANIC_ONCE: AtomicBool = AtomicBool::new(false);
+
 fn run(gen: u64) {
     loop {
+        if PANIC_ONCE.swap(false, Ordering::AcqRel) {
+            panic!("panic_once_for_test");
+        }
         let due = {
             let reg = registry();
             let now = Instant::now();

@@ -2,25 +2,16 @@
 
 declare(strict_types=1);
 
-// Bug: ini_restore('monei_concurrency.<name>') silently does nothing: after
-// ini_set('monei_concurrency.key_prefix', 'x:'); ini_restore(...), ini_get()
-// still returns 'x:' and new objects still use it (ini_get_all() shows
-// local_value 'x:' next to global_value 'monei:').
-//
-// Diagnosis: src/php/ini.rs registers the entries with IniEntryDef::new(),
-// which leaves on_modify = NULL. PHP's zend_restore_ini_entry_cb()
-// (Zend/zend_ini.c) starts from result = FAILURE and only calls on_modify
-// when there is one; at ZEND_INI_STAGE_RUNTIME a FAILURE means "keep the
-// modified value", so ini_restore() can never restore an entry without an
-// on_modify handler. (The end-of-request restore uses another stage and is
-// not affected.) Giving the entries an on_modify handler that accepts the
-// value (e.g. PHP's OnUpdateString-like "return SUCCESS") fixes it.
-
 namespace Monei\Concurrency\Tests;
 
 use Monei\Concurrency\OrderLockManager;
 use Monei\Concurrency\Tests\Support\RedisTestCase;
 
+/**
+ * ini_restore() brings a monei_concurrency.* entry back to its configured
+ * value, and objects made afterwards use that value (the entries need an
+ * on_modify handler for PHP to restore them at run time).
+ */
 final class IniRestoreTest extends RedisTestCase
 {
     public function testIniRestoreBringsBackTheConfiguredValue(): void
@@ -44,11 +35,17 @@ final class IniRestoreTest extends RedisTestCase
 
     public function testIniRestoreOfANumericSetting(): void
     {
-        ini_set('monei_concurrency.lock_ttl_ms', 'not a number');
+        ini_set('monei_concurrency.lock_ttl_ms', '1500');
         try {
             ini_restore('monei_concurrency.lock_ttl_ms');
             self::assertSame('30000', ini_get('monei_concurrency.lock_ttl_ms'));
-            self::assertInstanceOf(OrderLockManager::class, new OrderLockManager());
+            // A lock taken now lives for the restored 30 s, not 1.5 s.
+            $m = new OrderLockManager(['key_prefix' => $this->prefix]);
+            self::assertTrue($m->lock('100001198', 0));
+            $pttl = $this->resp()->command('PTTL', $this->prefix . '{100001198}:order:lock');
+            self::assertGreaterThan(25_000, $pttl);
+            self::assertLessThanOrEqual(30_000, $pttl);
+            self::assertTrue($m->unlock('100001198'));
         } finally {
             ini_set('monei_concurrency.lock_ttl_ms', '30000');
         }

@@ -28,8 +28,9 @@ use function Monei\Concurrency\stats;
  */
 final class OpsStatsTest extends OpsTestCase
 {
-    private const COUNTERS = ['acquired', 'reentered', 'contended', 'timeouts', 'lost_leases', 'watchdog_renewals',
+    private const COUNTERS = ['acquired', 'reentered', 'contended', 'timeouts', 'lost_leases', 'watchdog_renewals', 'watchdog_panics',
         'backend_errors', 'forced_unlocks', 'idempotency_hits', 'idempotency_misses', 'idempotency_conflicts',
+        'idempotency_claims_lost',
         'state_rejections', 'state_advances'];
 
     private array $before = [];

@@ -3,7 +3,7 @@
 mod support;
 
 use monei_concurrency_core::stats::COUNTERS;
-use monei_concurrency_core::{events, holder, monitor, stats, Error, Locker};
+use monei_concurrency_core::{events, holder, key, monitor, stats, Error, Locker};
 use std::sync::atomic::Ordering;
 use support::*;
 
@@ -55,6 +55,63 @@ fn list_finds_held_locks_oldest_first_and_filters() {
     ));
     drop((first, second, third));
     assert!(monitor::list(&cfg, None, 100).unwrap().is_empty());
+}
+
+/// Many held locks: the listing keeps only `limit` of them and, when the
+/// walk takes longer than the I/O timeout, fails as a backend error instead
+/// of running on (or returning a list it did not finish).
+#[test]
+fn list_is_bounded_by_limit_and_by_the_io_timeout() {
+    let mut cfg = config(&unique_prefix());
+    let mut raw = raw(&cfg.redis_url);
+    let n: i64 = 5_000;
+    let mut pipe = redis::pipe();
+    for i in 0..n {
+        let res = key::Resource::order(&cfg.key_prefix, format!("{i}").as_bytes()).unwrap();
+        // Held since i ms after the epoch, so the oldest are orders 0, 1, 2, ...
+        pipe.cmd("HSET")
+            .arg(res.lock_key())
+            .arg("owner")
+            .arg("o")
+            .arg("token")
+            .arg(1)
+            .arg("since")
+            .arg(i)
+            .arg("holder")
+            .arg("h\t1\tr")
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(res.lock_key())
+            .arg(120_000)
+            .ignore();
+    }
+    let _: () = pipe.query(&mut raw).unwrap();
+
+    let oldest = monitor::list(&cfg, None, 3).unwrap();
+    let names: Vec<&str> = oldest.iter().map(|l| l.resource.as_str()).collect();
+    assert_eq!(names, ["order:0", "order:1", "order:2"]);
+
+    cfg.io_timeout_ms = 50;
+    let started = std::time::Instant::now();
+    match monitor::list(&cfg, None, 3) {
+        Err(Error::Backend { detail, .. }) => assert!(detail.contains("io_timeout_ms"), "{detail}"),
+        other => panic!(
+            "walking {n} locks within 50 ms gave {:?}",
+            other.map(|v| v.len())
+        ),
+    }
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(2),
+        "gave up after {took:?}"
+    );
+
+    let mut pipe = redis::pipe();
+    for i in 0..n {
+        let res = key::Resource::order(&cfg.key_prefix, format!("{i}").as_bytes()).unwrap();
+        pipe.cmd("DEL").arg(res.lock_key()).ignore();
+    }
+    let _: () = pipe.query(&mut raw).unwrap();
 }
 
 #[test]

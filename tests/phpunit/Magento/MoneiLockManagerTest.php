@@ -237,9 +237,10 @@ final class MoneiLockManagerTest extends MagentoTestCase
         self::assertFalse($result['other']['lockPayment']);
         self::assertFalse($m->isOrderLocked(self::ORDER));
         self::assertFalse($m->isPaymentLocked(self::ORDER, self::PAY));
-        // An internal function that takes no arguments works as a callback too.
-        self::assertIsInt($m->executeWithOrderLock(self::ORDER, 'time'));
-        self::assertIsInt($m->executeWithPaymentLock(self::ORDER, self::PAY, 'time'));
+        // An internal function called without arguments works as a callback too,
+        // and its own result comes back.
+        self::assertSame(PHP_VERSION, $m->executeWithOrderLock(self::ORDER, 'phpversion'));
+        self::assertSame(PHP_VERSION, $m->executeWithPaymentLock(self::ORDER, self::PAY, 'phpversion'));
     }
 
     public function testExecuteThrowsLocalizedExceptionWhenTheLockIsBusy(): void
