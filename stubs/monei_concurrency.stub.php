@@ -136,23 +136,34 @@ final class Lease
 final class IdempotencyStore
 {
     /**
-     * @param array<string, string|int> $options the connection settings of ProcessingLock, plus
-     *        retention_s (86400: how long a completed result is kept) and
-     *        in_progress_ttl_ms (60000: how long a claim lives if its worker dies)
+     * @param array<string, mixed> $options the connection settings of ProcessingLock, plus
+     *        retention_s (86400: how long a completed result is kept),
+     *        in_progress_ttl_ms (60000: how long a claim lives if its worker dies) and
+     *        allowed_classes (list<class-string>, default none: the classes whose objects a
+     *        result may hold; nothing else is ever created when a result is replayed)
      */
     public function __construct(array $options = []) {}
 
     /**
-     * The first caller runs $callback() and its result (anything serialize() takes)
-     * is stored; later callers get that result without the callback running. A
-     * caller that arrives while the first is still running waits up to $waitMs,
-     * woken on completion. If the callback throws, the claim is dropped (a retry
-     * runs it again) and the exception reaches the caller unchanged.
+     * The first caller runs $callback() and its result is stored; later callers
+     * get that result without the callback running. A result is null, a bool,
+     * int, float, string or array of those; objects (enum cases included) only
+     * of the classes in allowed_classes. A caller that arrives while the first
+     * is still running waits up to $waitMs, woken on completion. If the
+     * callback throws, the claim is dropped (a retry runs it again) and the
+     * exception reaches the caller unchanged.
      *
      * @param string $fingerprint e.g. a hash of the payload; reusing the key with another one fails
-     * @throws IdempotencyInProgressException still running elsewhere after $waitMs
-     * @throws IdempotencyMismatchException the key was used with a different fingerprint
-     * @throws InvalidArgumentException the result cannot be serialized (nothing is stored)
+     * @throws IdempotencyInProgressException still running elsewhere after $waitMs; the callback did not run
+     * @throws IdempotencyMismatchException the key was used with a different fingerprint; the callback did not run
+     * @throws IdempotencyClaimLostException the callback ran, but its claim ended meanwhile
+     *         (it ran longer than in_progress_ttl_ms) and another caller may have run it too;
+     *         this result was not stored
+     * @throws IdempotencyResultUnknownException the callback ran, but Redis failed while its
+     *         result was being recorded
+     * @throws BackendUnavailableException Redis is unreachable; the callback did not run
+     * @throws InvalidArgumentException the result cannot be stored (the callback ran, nothing is stored)
+     * @throws ConcurrencyException the stored result is not one this store writes (altered in Redis)
      */
     public function once(string $key, callable $callback, string $fingerprint = '', int $waitMs = 0): mixed {}
 
@@ -222,9 +233,15 @@ final class WebhookSignature
 function locks(?string $pattern = null, int $limit = 100): array {}
 
 /**
+ * $url with every password in it (user info, ?password=, ?pass=,
+ * sentinel_password=) replaced by ***, as the extension prints URLs.
+ */
+function maskUrl(string $url): string {}
+
+/**
  * Counters of this process since it started (acquired, reentered, contended,
  * timeouts, lost_leases, watchdog_renewals, backend_errors, forced_unlocks,
- * idempotency_hits/misses/conflicts, state_advances/rejections) and the
+ * idempotency_hits/misses/conflicts/claims_lost, state_advances/rejections) and the
  * histograms wait_seconds and hold_seconds (cumulative buckets, sum, count).
  */
 function stats(): array {}
@@ -252,5 +269,11 @@ class BackendUnavailableException extends ConcurrencyException {}
 class IdempotencyInProgressException extends ConcurrencyException {}
 
 class IdempotencyMismatchException extends ConcurrencyException {}
+
+/** once(): the callback ran, but its claim ended meanwhile; its result was not stored. */
+class IdempotencyClaimLostException extends ConcurrencyException {}
+
+/** once(): the callback ran, but Redis failed while its result was being recorded. */
+class IdempotencyResultUnknownException extends ConcurrencyException {}
 
 class InvalidArgumentException extends \InvalidArgumentException {}
