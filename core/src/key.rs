@@ -38,6 +38,10 @@ pub fn encode_id(what: &str, id: &[u8]) -> Result<String> {
     Ok(out)
 }
 
+/// Waiters of one lock that are woken by their own wake-up list; more
+/// waiters than this find a handed-over lock at their next attempt.
+pub const WAKE_SLOTS: usize = 16;
+
 /// A lockable thing: an order, or one payment of an order. Its keys are built
 /// once, so that no call to Redis formats them (a release is sent right after
 /// the callback, with a waiter blocked on it), and clones share them.
@@ -53,7 +57,8 @@ struct Keys {
     lock: String,
     queue: String,
     fence: String,
-    signal_prefix: String,
+    /// The lock's wake-up lists, one per slot (see `scripts/wake_slots.lua`).
+    wake: Vec<String>,
 }
 
 /// The lock key names the resource: every other key derives from the same
@@ -99,7 +104,7 @@ impl Resource {
             lock: format!("{base}:lock"),
             queue: format!("{base}:q"),
             fence: format!("{base}:fence"),
-            signal_prefix: format!("{base}:w:"),
+            wake: (0..WAKE_SLOTS).map(|i| format!("{base}:w:{i}")).collect(),
             name,
             base,
         }))
@@ -125,13 +130,14 @@ impl Resource {
         &self.0.fence
     }
 
-    /// Prefix of the per-waiter wake-up lists (`<prefix><owner>`).
-    pub fn signal_prefix(&self) -> &str {
-        &self.0.signal_prefix
+    /// The wake-up list of one slot, which a waiter of that slot blocks on.
+    pub fn wake_key(&self, slot: usize) -> &str {
+        &self.0.wake[slot]
     }
 
-    pub fn signal_key(&self, owner: &str) -> String {
-        format!("{}{owner}", self.0.signal_prefix)
+    /// Every wake-up list of the lock, in slot order.
+    pub fn wake_keys(&self) -> &[String] {
+        &self.0.wake
     }
 
     /// Who forced the last forceUnlock() and when (kept a day).

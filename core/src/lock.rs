@@ -12,6 +12,10 @@ use crate::{events, stats};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// How often a waiter without a wake-up slot (more than
+/// [`crate::key::WAKE_SLOTS`] wait for one lock) asks again.
+const SLOTLESS_POLL: Duration = Duration::from_millis(5);
+
 /// Lock operations for one configuration (one PHP object).
 pub struct Locker {
     cfg: Config,
@@ -160,7 +164,10 @@ impl Locker {
                     if entry.is_none() {
                         stats::inc(&stats::COUNTERS.contended);
                     }
-                    entry = entry.or(queued);
+                    // The script may have given our entry a wake-up slot.
+                    if queued.is_some() {
+                        entry = queued;
+                    }
                     pttl
                 }
             };
@@ -173,8 +180,17 @@ impl Locker {
                 Ok(p) => remaining.min(Duration::from_millis(p + 2)),
                 Err(_) => remaining,
             };
-            if let Some(token) = protocol::wait_for_handoff(&mut conn, res, &owner, block)? {
-                break Some((token, sent, true));
+            match entry.as_deref().and_then(protocol::entry_slot) {
+                Some(slot) => {
+                    if let Some(token) =
+                        protocol::wait_for_handoff(&mut conn, res, &owner, slot, block)?
+                    {
+                        break Some((token, sent, true));
+                    }
+                }
+                // More waiters than wake-up slots: a release hands us the
+                // lock all the same, and we find it at the next attempt.
+                None => std::thread::sleep(block.min(SLOTLESS_POLL)),
             }
             if Instant::now() >= deadline {
                 break None;

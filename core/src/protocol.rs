@@ -1,7 +1,7 @@
 //! One round trip each: the lock protocol's calls to Redis, on a checked-out connection.
 
 use crate::error::Result;
-use crate::key::Resource;
+use crate::key::{Resource, WAKE_SLOTS};
 use crate::pool::Conn;
 use crate::scripts;
 use std::time::Duration;
@@ -46,12 +46,8 @@ pub fn acquire(
     entry: Option<&[u8]>,
 ) -> Result<Attempt> {
     let holder = crate::holder::current();
-    let (lock, queue, fence, wake) = (
-        res.lock_key(),
-        res.queue_key(),
-        res.fence_key(),
-        res.signal_key(owner),
-    );
+    let (lock, queue, fence) = (res.lock_key(), res.queue_key(), res.fence_key());
+    let wake = own_wake_key(res, entry);
     // A retry on a fresh connection (see Conn::run) may follow an attempt
     // that queued us before the old connection died, with an entry we never
     // saw: the script then looks for it.
@@ -63,13 +59,14 @@ pub fn acquire(
             None => b"",
         };
         scripts::ACQUIRE
-            .call(&[lock, queue, fence, wake.as_str()])
+            .call(&[lock, queue, fence, wake])
             .arg(owner)
             .arg(ttl_ms)
             .arg(wait_ms)
             .arg(&holder)
             .arg(claim_ms)
             .arg(entry)
+            .arg(WAKE_SLOTS)
             .invoke(c)
     })?;
     Ok(attempt(reply))
@@ -89,18 +86,18 @@ fn release_as(conn: &mut Conn, res: &Resource, owner: &str, forced_by: &str) -> 
     // Only a forced release writes the record; a plain one names the lock key
     // there rather than build a key name it does not use.
     let forced = (!forced_by.is_empty()).then(|| res.forced_key());
-    let (lock, queue, fence, wake) = (
-        res.lock_key(),
-        res.queue_key(),
-        res.fence_key(),
-        res.signal_prefix(),
-    );
+    let (lock, queue, fence) = (res.lock_key(), res.queue_key(), res.fence_key());
     let forced = forced.as_deref().unwrap_or(lock);
+    // Every wake-up list is declared: the script picks the waiter.
+    let mut keys = [""; 4 + WAKE_SLOTS];
+    keys[..4].copy_from_slice(&[lock, queue, fence, forced]);
+    for (k, wake) in keys[4..].iter_mut().zip(res.wake_keys()) {
+        *k = wake;
+    }
     conn.run(|c| {
         scripts::RELEASE
-            .call(&[lock, queue, fence, forced])
+            .call(&keys)
             .arg(owner)
-            .arg(wake)
             .arg(forced_by)
             .invoke(c)
     })
@@ -162,10 +159,11 @@ pub fn held_ttl(conn: &mut Conn, res: &Resource, owner: &str) -> Result<Option<i
 
 /// Leaves the queue (our `entry` in it); the lock if a release handed it to us meanwhile.
 pub fn cancel(conn: &mut Conn, res: &Resource, owner: &str, entry: &[u8]) -> Result<Attempt> {
-    let (lock, queue, wake) = (res.lock_key(), res.queue_key(), res.signal_key(owner));
+    let (lock, queue) = (res.lock_key(), res.queue_key());
+    let wake = own_wake_key(res, Some(entry));
     let reply: Vec<redis::Value> = conn.run(|c| {
         scripts::CANCEL
-            .call(&[lock, queue, wake.as_str()])
+            .call(&[lock, queue, wake])
             .arg(owner)
             .arg(entry)
             .invoke(c)
@@ -178,28 +176,52 @@ pub fn exists(conn: &mut Conn, res: &Resource) -> Result<bool> {
     conn.run(|c| redis::cmd("EXISTS").arg(lock).query(c))
 }
 
-/// Blocks until a release hands the lock to `owner` (returns the token) or `block` passes.
+/// The wake-up slot a queue entry ("owner|deadline|claim|slot|holder")
+/// gives its waiter; None for no slot (all were taken) or no entry.
+pub fn entry_slot(entry: &[u8]) -> Option<usize> {
+    let field = entry.split(|b| *b == b'|').nth(3)?;
+    let slot: usize = std::str::from_utf8(field).ok()?.parse().ok()?;
+    (slot < WAKE_SLOTS).then_some(slot)
+}
+
+/// The caller's own wake-up list as a script's KEYS entry: its slot's list,
+/// or the lock key when it has none (the scripts then leave the lists alone).
+fn own_wake_key<'a>(res: &'a Resource, entry: Option<&[u8]>) -> &'a str {
+    match entry.and_then(entry_slot) {
+        Some(slot) => res.wake_key(slot),
+        None => res.lock_key(),
+    }
+}
+
+/// Blocks on the wake-up list of `slot` until a release hands the lock to
+/// `owner` (returns the token) or `block` passes. A wake-up for another
+/// owner (left behind by an earlier waiter of the slot that never took it)
+/// is dropped and counts as no hand-off: the caller asks again.
 pub fn wait_for_handoff(
     conn: &mut Conn,
     res: &Resource,
     owner: &str,
+    slot: usize,
     block: Duration,
 ) -> Result<Option<i64>> {
-    let wake = res.signal_key(owner);
+    let wake = res.wake_key(slot);
     let secs = (block.as_secs_f64()).max(0.001);
     conn.set_read_timeout(block + conn.endpoint().io_timeout())?;
     let popped: redis::Value = conn.run(|c| {
         redis::cmd("BLPOP")
-            .arg(&wake)
+            .arg(wake)
             .arg(format!("{secs:.3}"))
             .query(c)
     })?;
     conn.restore_timeout()?;
-    // [list, token], or nil if the wait ran out. Read in place: the caller's
-    // callback is waiting for it.
+    // [list, "owner|token"], or nil if the wait ran out. Read in place: the
+    // caller's callback is waiting for it.
     let token = match &popped {
         redis::Value::Array(v) => match v.get(1) {
-            Some(redis::Value::BulkString(b)) => std::str::from_utf8(b).ok(),
+            Some(redis::Value::BulkString(b)) => b
+                .strip_prefix(owner.as_bytes())
+                .and_then(|rest| rest.strip_prefix(b"|"))
+                .and_then(|t| std::str::from_utf8(t).ok()),
             _ => None,
         },
         _ => None,
@@ -324,26 +346,121 @@ mod tests {
                 res.queue_key(),
                 &[
                     "no-separators".to_string(),
-                    "w.1|notanumber|1000|x".to_string(),
-                    "w.2|1|1000|host\t2\treq".to_string(),
-                    format!("w.3|{future}|1000|host\t3\treq|with|bars"),
+                    "w.1|notanumber|1000|0|x".to_string(),
+                    "w.2|1|1000|1|host\t2\treq".to_string(),
+                    format!("w.3|{future}|1000|notaslot|host"),
+                    format!("w.4|{future}|1000|2|host\t4\treq|with|bars"),
                 ],
             )
             .unwrap();
         let n = release(&mut c, &res, "h.1").unwrap();
         assert_eq!(n, 2, "handed off");
-        let (owner, holder): (String, String) = redis::cmd("HMGET")
+        let (owner, holder, slot): (String, String, String) = redis::cmd("HMGET")
             .arg(res.lock_key())
             .arg("owner")
             .arg("holder")
+            .arg("slot")
             .query(&mut r)
             .unwrap();
         assert_eq!(
-            (owner.as_str(), holder.as_str()),
-            ("w.3", "host\t3\treq|with|bars")
+            (owner.as_str(), holder.as_str(), slot.as_str()),
+            ("w.4", "host\t4\treq|with|bars", "2")
         );
-        let woken: i64 = r.llen(res.signal_key("w.3")).unwrap();
-        assert_eq!(woken, 1);
+        let token: String = r.hget(res.lock_key(), "token").unwrap();
+        let woken: Vec<String> = r.lrange(res.wake_key(2), 0, -1).unwrap();
+        assert_eq!(woken, [format!("w.4|{token}")]);
         assert!(queue(&mut r, &res).is_empty());
+    }
+
+    fn slot_of(entry: &[u8]) -> Option<usize> {
+        entry_slot(entry)
+    }
+
+    /// Each queued waiter gets a slot of its own, and the holder of a
+    /// handed-over lock keeps its slot (its wake-up may still be pending).
+    #[test]
+    fn wake_slots_are_unique_among_waiters_and_the_handed_over_holder() {
+        let (mut c, mut r) = (conn(), redis());
+        let res = held(&mut c, "slots");
+        let w: Vec<Vec<u8>> = (1..=3)
+            .map(|i| busy_entry(try_acquire(&mut c, &res, &format!("w.{i}"), b"")))
+            .collect();
+        let slots: Vec<Option<usize>> = w.iter().map(|e| slot_of(e)).collect();
+        assert_eq!(slots, [Some(0), Some(1), Some(2)]);
+        assert_eq!(release(&mut c, &res, "h.1").unwrap(), 2);
+        let woken: Vec<String> = r.lrange(res.wake_key(0), 0, -1).unwrap();
+        assert_eq!(woken.len(), 1);
+        assert!(woken[0].starts_with("w.1|"));
+        // w.1 now holds the lock with slot 0: a newcomer does not get it.
+        let w4 = busy_entry(try_acquire(&mut c, &res, "w.4", b""));
+        assert_eq!(slot_of(&w4), Some(3));
+        // w.1 is woken through its own list only.
+        let token = wait_for_handoff(&mut c, &res, "w.1", 0, Duration::from_millis(500)).unwrap();
+        assert!(token.is_some());
+        assert_eq!(release(&mut c, &res, "w.1").unwrap(), 2);
+        // Slot 0 is free again once w.1 no longer holds the lock.
+        let w5 = busy_entry(try_acquire(&mut c, &res, "w.5", b""));
+        assert_eq!(slot_of(&w5), Some(0));
+    }
+
+    /// Past WAKE_SLOTS waiters a newcomer queues without a slot and gets one
+    /// at a later attempt once a slot is free.
+    #[test]
+    fn waiters_past_the_slots_queue_without_one_and_get_one_later() {
+        let (mut c, _r) = (conn(), redis());
+        let res = held(&mut c, "many");
+        for i in 0..WAKE_SLOTS {
+            let e = busy_entry(try_acquire(&mut c, &res, &format!("w.{i}"), b""));
+            assert_eq!(slot_of(&e), Some(i));
+        }
+        let late = busy_entry(try_acquire(&mut c, &res, "late", b""));
+        assert_eq!(slot_of(&late), None, "{late:?}");
+        // h.1 hands to w.0 (slot 0 stays w.0's), w.0 hands to w.1: slot 0 is free.
+        assert_eq!(release(&mut c, &res, "h.1").unwrap(), 2);
+        assert_eq!(release(&mut c, &res, "w.0").unwrap(), 2);
+        let again = busy_entry(try_acquire(&mut c, &res, "late", &late));
+        assert_eq!(slot_of(&again), Some(0));
+        assert_eq!(
+            queue(&mut redis(), &res).last(),
+            Some(&again),
+            "same place in the queue"
+        );
+    }
+
+    /// A waiter that finds the lock handed to it by an attempt or a cancel
+    /// (not by its wake-up) takes its wake-up back, so the slot's next
+    /// waiter never pops it.
+    #[test]
+    fn a_hand_off_found_by_an_attempt_or_a_cancel_takes_its_wake_up_back() {
+        let (mut c, mut r) = (conn(), redis());
+        for by_cancel in [false, true] {
+            let res = held(&mut c, if by_cancel { "cancel" } else { "attempt" });
+            let e = busy_entry(try_acquire(&mut c, &res, "w.1", b""));
+            let slot = slot_of(&e).unwrap();
+            assert_eq!(release(&mut c, &res, "h.1").unwrap(), 2);
+            assert_eq!(r.llen::<_, i64>(res.wake_key(slot)).unwrap(), 1);
+            let got = if by_cancel {
+                cancel(&mut c, &res, "w.1", &e).unwrap()
+            } else {
+                try_acquire(&mut c, &res, "w.1", &e)
+            };
+            assert!(matches!(got, Attempt::HandedOver(_) | Attempt::Acquired(_)));
+            assert_eq!(
+                r.llen::<_, i64>(res.wake_key(slot)).unwrap(),
+                0,
+                "by_cancel {by_cancel}"
+            );
+        }
+    }
+
+    /// A wake-up left for another owner is dropped, not taken for ours.
+    #[test]
+    fn a_wake_up_for_another_owner_is_not_a_hand_off() {
+        let (mut c, mut r) = (conn(), redis());
+        let res = resource("foreign");
+        let _: () = r.rpush(res.wake_key(0), "someone.else|42").unwrap();
+        let got = wait_for_handoff(&mut c, &res, "w.1", 0, Duration::from_millis(200)).unwrap();
+        assert_eq!(got, None);
+        assert_eq!(r.llen::<_, i64>(res.wake_key(0)).unwrap(), 0);
     }
 }

@@ -2,7 +2,7 @@
 //! the stable randomized runner (`src/bin/props.rs`). Every check panics when a
 //! property does not hold, so both drivers report the input that broke it.
 
-use monei_concurrency_core::key::{encode_id, Resource, MAX_ID_BYTES};
+use monei_concurrency_core::key::{encode_id, Resource, MAX_ID_BYTES, WAKE_SLOTS};
 use monei_concurrency_core::resp;
 use monei_concurrency_core::signature::{parse_header, sign, verify, MAX_HEADER_BYTES};
 
@@ -298,7 +298,8 @@ pub fn check_key(data: &[u8]) {
                 for k in [
                     r.queue_key(),
                     r.fence_key(),
-                    &r.signal_key("o.1"),
+                    r.wake_key(0),
+                    r.wake_key(WAKE_SLOTS - 1),
                     &r.forced_key(),
                 ] {
                     assert!(

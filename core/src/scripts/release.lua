@@ -1,18 +1,19 @@
 -- Releases a lock held by the caller and hands it straight to the first waiter
 -- whose wait has not run out, so a waiter never races a newcomer for it.
--- With ARGV[3] set, frees the lock whoever holds it (forceUnlock) and records
+-- With ARGV[2] set, frees the lock whoever holds it (forceUnlock) and records
 -- who did it in KEYS[4].
--- KEYS: 1 lock hash, 2 waiter queue (entries, see acquire.lua), 3 fence,
---       4 forced-unlock record (unused, and the lock key, when not forced)
--- ARGV: 1 owner, 2 wake-up list prefix, 3 who forces it ('' = normal release)
+-- KEYS: 1 lock hash, 2 waiter queue (entries, see wake_slots.lua), 3 fence,
+--       4 forced-unlock record (unused, and the lock key, when not forced),
+--       5 .. 4+slots the lock's wake-up lists, one per slot
+-- ARGV: 1 owner, 2 who forces it ('' = normal release)
 -- Returns 0 if the caller did not hold the lock (nothing held, when forced),
 -- 1 if released, 2 if handed off.
 local holder = redis.call('HGET', KEYS[1], 'owner')
-if ARGV[3] ~= '' then
+if ARGV[2] ~= '' then
   if not holder then
     return 0
   end
-  redis.call('HSET', KEYS[4], 'by', ARGV[3], 'at', string.format('%d', now_ms()),
+  redis.call('HSET', KEYS[4], 'by', ARGV[2], 'at', string.format('%d', now_ms()),
     'holder', redis.call('HGET', KEYS[1], 'holder') or '', 'token', redis.call('HGET', KEYS[1], 'token') or '')
   redis.call('PEXPIRE', KEYS[4], 86400000)
 elseif holder ~= ARGV[1] then
@@ -31,20 +32,19 @@ while true do
     s, us = redis_now()
     now = s * 1000 + math.floor(us / 1000)
   end
-  -- owner|deadline_ms|claim_ttl_ms|holder; an entry of any other shape is dropped.
-  local sep = string.find(entry, '|', 1, true)
-  local sep2 = sep and string.find(entry, '|', sep + 1, true)
-  local sep3 = sep2 and string.find(entry, '|', sep2 + 1, true)
-  if sep3 and (tonumber(string.sub(entry, sep + 1, sep2 - 1)) or 0) >= now then
-    local waiter = string.sub(entry, 1, sep - 1)
-    local ttl = string.sub(entry, sep2 + 1, sep3 - 1)
+  -- An entry of another shape, or whose wait ran out, is dropped.
+  local f = parse_entry(entry)
+  if f and f.deadline >= now then
     local token = string.format('%d', next_token(KEYS[3], s, us))
-    redis.call('HSET', KEYS[1], 'owner', waiter, 'token', token,
-      'since', string.format('%d', now), 'holder', string.sub(entry, sep3 + 1))
-    redis.call('PEXPIRE', KEYS[1], ttl)
-    local wake = ARGV[2] .. waiter
-    redis.call('RPUSH', wake, token)
-    redis.call('PEXPIRE', wake, ttl)
+    redis.call('HSET', KEYS[1], 'owner', f.owner, 'token', token,
+      'since', string.format('%d', now), 'holder', f.holder, 'slot', f.slot)
+    redis.call('PEXPIRE', KEYS[1], f.claim_ttl)
+    -- A waiter without a slot finds the lock at its next attempt.
+    local wake = f.slot >= 0 and KEYS[5 + f.slot]
+    if wake then
+      redis.call('RPUSH', wake, f.owner .. '|' .. token)
+      redis.call('PEXPIRE', wake, f.claim_ttl)
+    end
     return 2
   end
 end
