@@ -61,7 +61,8 @@ extern "C" fn request_shutdown(_ty: i32, _module_number: i32) -> i32 {
 /// with the password in the Redis URL masked (PHP's own INI table would print it).
 extern "C" fn info(_module: *mut ModuleEntry) {
     let _ = std::panic::catch_unwind(|| {
-        use monei_concurrency_core::config::{mask_url, LOCK_SETTINGS};
+        use monei_concurrency_core::config::LOCK_SETTINGS;
+        use monei_concurrency_core::url::mask_url;
         let shown = |name: &str, v: Option<String>| {
             let v = v.unwrap_or_default();
             if name == "redis_url" {

@@ -4,6 +4,7 @@
 //! [`Value`]s; every rule about names, types and ranges lives here.
 
 use crate::error::{Error, Result};
+use crate::url::mask_url;
 use std::time::Duration;
 
 /// Longest lease or wait accepted anywhere: one day.
@@ -243,42 +244,6 @@ fn validate_prefix(prefix: &str) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Replaces the password part of `scheme://user:password@host` with `***`.
-/// The user info ends at the last `@` before the query, wherever a `/` is:
-/// passwords with a raw `/` (common in generated ones) stay hidden too.
-pub fn mask_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let main_end = rest.find('?').unwrap_or(rest.len());
-    let Some(at) = rest[..main_end].rfind('@') else {
-        return mask_query_password(url);
-    };
-    let userinfo = &rest[..at];
-    let masked = match userinfo.split_once(':') {
-        Some((user, _)) => format!("{user}:***"),
-        // A user name alone; but a '/' in it means we cannot tell: hide it.
-        None if userinfo.contains('/') => "***".to_string(),
-        None => userinfo.to_string(),
-    };
-    mask_query_password(&format!("{scheme}://{masked}@{}", &rest[at + 1..]))
-}
-
-/// unix:// URLs carry credentials as `?pass=`.
-fn mask_query_password(url: &str) -> String {
-    let Some((base, query)) = url.split_once('?') else {
-        return url.to_string();
-    };
-    let parts: Vec<String> = query
-        .split('&')
-        .map(|kv| match kv.split_once('=') {
-            Some((k, _)) if k.contains("pass") => format!("{k}=***"),
-            _ => kv.to_string(),
-        })
-        .collect();
-    format!("{base}?{}", parts.join("&"))
 }
 
 /// Makes user input safe to echo in a message (no control bytes, bounded length).

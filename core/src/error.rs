@@ -45,6 +45,15 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// Failure of a call that runs a caller's callback ([`crate::Locker::execute`],
+/// [`crate::IdempotencyStore::once`]).
+pub enum ExecError<E> {
+    /// The callback failed; the lock or claim was given back first.
+    Callback(E),
+    /// The extension's own part failed (lock, claim, Redis, arguments).
+    Core(Error),
+}
+
 impl Error {
     pub fn invalid(msg: impl Into<String>) -> Self {
         Error::InvalidArgument(msg.into())

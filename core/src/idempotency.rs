@@ -6,9 +6,8 @@
 //! the binding serializes PHP values into them.
 
 use crate::config::{check_ms, ms_setting, Config, Value, MAX_MS};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExecError, Result};
 use crate::key::IdempotencyKeys;
-use crate::lock::ExecError;
 use crate::pool::{self, Conn, Endpoint};
 use crate::process;
 use crate::scripts;

@@ -28,9 +28,9 @@ pub mod watchdog;
 pub mod wire;
 
 pub use config::{Config, Value};
-pub use error::{Error, Result};
+pub use error::{Error, ExecError, Result};
 pub use idempotency::{IdempotencyStore, Once};
 pub use key::Resource;
-pub use lock::{ExecError, Locker};
+pub use lock::Locker;
 pub use registry::{release_all, Lease};
 pub use state_machine::PaymentStateMachine;

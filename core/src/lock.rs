@@ -1,14 +1,14 @@
 //! The lock service: acquire with a bounded, woken wait; re-entrancy; leases.
 
 use crate::config::{check_ms, Config, MAX_MS};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExecError, Result};
 use crate::key::Resource;
 use crate::monitor::LockInfo;
 use crate::pool::{self, Conn, Endpoint};
 use crate::process;
 use crate::protocol::{self, Attempt};
 use crate::registry::{self, Lease, NewLease};
-use crate::{events, stats};
+use crate::{events, stats, watchdog};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,15 +39,6 @@ struct Grant {
 struct LeaseTerms {
     ttl_ms: u64,
     auto_renew: bool,
-}
-
-/// Failure of a call that runs a caller's callback ([`Locker::execute`],
-/// [`crate::IdempotencyStore::once`]).
-pub enum ExecError<E> {
-    /// The callback failed; the lock or claim was given back first.
-    Callback(E),
-    /// The extension's own part failed (lock, claim, Redis, arguments).
-    Core(Error),
 }
 
 impl Locker {
@@ -270,7 +261,7 @@ impl Locker {
                 ("waited_ms", events::i(waited.as_millis())),
             ]
         });
-        Ok(Some(registry::register(NewLease {
+        let (lease, renew_at) = registry::register(NewLease {
             resource: res.clone(),
             endpoint: self.endpoint.clone(),
             owner: grant.owner,
@@ -281,7 +272,11 @@ impl Locker {
             slow_hold_ms: self.cfg.slow_hold_ms,
             claim_ms: claim,
             sent: grant.sent,
-        })))
+        });
+        if let Some(due) = renew_at {
+            watchdog::watch(due);
+        }
+        Ok(Some(lease))
     }
 
     /// Who holds the lock, if anyone.

@@ -306,7 +306,9 @@ pub(crate) struct NewLease {
     pub sent: Instant,
 }
 
-pub(crate) fn register(n: NewLease) -> Lease {
+/// Records a lease just taken; also returns when it first needs renewing,
+/// if the watchdog has to renew it.
+pub(crate) fn register(n: NewLease) -> (Lease, Option<Instant>) {
     let auto = n.auto_renew;
     let claimed = n.claim_ms.is_some();
     // What Redis holds now: a hand-off's short claim, else the whole ttl. It
@@ -336,15 +338,8 @@ pub(crate) fn register(n: NewLease) -> Lease {
     });
     let key = reg_key(&held.endpoint, &held.resource);
     registry().held.insert(key, held.clone());
-    if auto || claimed {
-        crate::watchdog::ensure_running();
-        // The watchdog looks again within IDLE anyway; waking it for every
-        // lease would cost a context switch per acquisition.
-        if due < Instant::now() + crate::watchdog::IDLE {
-            shared().wake.notify_one();
-        }
-    }
-    Lease::new(held)
+    let renew_at = (auto || claimed).then_some(due);
+    (Lease::new(held), renew_at)
 }
 
 /// Re-enters a lease this process already holds, if any.

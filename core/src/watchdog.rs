@@ -16,9 +16,20 @@ static RUNNING_IN: AtomicU64 = AtomicU64::new(0);
 /// Retry delay after a renewal failed on a backend error.
 const RETRY: Duration = Duration::from_millis(100);
 /// Longest sleep between checks, so a missed wake-up never stalls renewal.
-pub(crate) const IDLE: Duration = Duration::from_millis(250);
+const IDLE: Duration = Duration::from_millis(250);
 
-pub(crate) fn ensure_running() {
+/// Takes on a lease first due for renewal at `due`: starts the thread if
+/// needed and wakes it if it would otherwise look too late.
+pub(crate) fn watch(due: Instant) {
+    ensure_running();
+    // The watchdog looks again within IDLE anyway; waking it for every
+    // lease would cost a context switch per acquisition.
+    if due < Instant::now() + IDLE {
+        shared().wake.notify_one();
+    }
+}
+
+fn ensure_running() {
     let gen = process::generation();
     if RUNNING_IN.swap(gen, Ordering::AcqRel) == gen {
         return;

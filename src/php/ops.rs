@@ -93,7 +93,7 @@ pub fn metrics() -> String {
 #[php(name = "Monei\\Concurrency\\maskUrl")]
 pub fn mask_url(url: Bytes) -> String {
     match std::str::from_utf8(&url.0) {
-        Ok(text) => monei_concurrency_core::config::mask_url(text),
+        Ok(text) => monei_concurrency_core::url::mask_url(text),
         Err(_) => "***".to_string(),
     }
 }
