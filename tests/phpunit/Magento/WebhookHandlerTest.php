@@ -11,17 +11,17 @@ use Magento\Framework\Controller\Result\RawFactory;
 use Magento\Framework\DB\Adapter\AdapterInterface;
 use Magento\Sales\Model\Order;
 use Monei\Concurrency\Controller\Webhook\Index;
-use Monei\Concurrency\Magento\Webhook\CaptureOnSucceeded;
-use Monei\Concurrency\Magento\Webhook\Handler;
-use Monei\Concurrency\Magento\Webhook\PaymentUpdateProcessorInterface;
-use Monei\Concurrency\Magento\Webhook\Response;
+use Monei\Concurrency\Model\Webhook\CaptureOnSucceeded;
+use Monei\Concurrency\Model\Webhook\Handler;
+use Monei\Concurrency\Api\PaymentUpdateProcessorInterface;
+use Monei\Concurrency\Model\Webhook\Response;
 use Monei\Concurrency\Tests\Magento\Support\MagentoTestCase;
 use Monei\Concurrency\Tests\Support\Forker;
 use Monei\Concurrency\Tests\Support\RedisServer;
 
 /**
  * The webhook Handler's answers (403/400/404/409/200/503/500) and what they
- * leave behind, with real Redis, SQLite and forked deliveries.
+ * leave behind, with real Redis, MariaDB and forked deliveries.
  */
 final class WebhookHandlerTest extends MagentoTestCase
 {
