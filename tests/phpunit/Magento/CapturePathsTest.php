@@ -16,15 +16,16 @@ use PHPUnit\Framework\Attributes\DataProvider;
 /**
  * Every way Magento captures, 16 processes at once on one payment, each
  * through OrderProcessor (order lock, transaction, save): an online invoice
- * capture (processor), an authorize-and-capture at placement (sale
+ * capture (processor), Payment::capture(null) (the capture operation makes
+ * and captures the invoice), an authorize-and-capture at placement (sale
  * operation), a gateway's capture notification (processor's notification
- * operation), and a mix of the three. Exactly one capture and one invoice.
+ * operation), and a mix of them. Exactly one capture and one invoice.
  */
 final class CapturePathsTest extends MagentoTestCase
 {
     private const INC = '000000700';
     private const TOTAL = 120.0;
-    private const PATHS = ['invoice', 'placement', 'notification'];
+    private const PATHS = ['invoice', 'capture', 'placement', 'notification'];
 
     protected function setUp(): void
     {
@@ -41,6 +42,7 @@ final class CapturePathsTest extends MagentoTestCase
                 $invoice->register();
                 $order->addRelatedObject($invoice);
             })(),
+            'capture' => $order->getPayment()->capture(null),
             'placement' => $order->getPayment()->place(),
             'notification' => $order->getPayment()->registerCaptureNotification($order->getBaseGrandTotal()),
         };
@@ -49,8 +51,9 @@ final class CapturePathsTest extends MagentoTestCase
     /** @return array<string, array{string}> */
     public static function paths(): array
     {
-        return ['invoice capture' => ['invoice'], 'authorize and capture at placement' => ['placement'],
-            'capture notification' => ['notification'], 'a mix of the three' => ['mix']];
+        return ['invoice capture' => ['invoice'], 'Payment::capture(null)' => ['capture'],
+            'authorize and capture at placement' => ['placement'], 'capture notification' => ['notification'],
+            'a mix of them' => ['mix']];
     }
 
     /** @return array<string, int> outcome => count */
@@ -62,7 +65,7 @@ final class CapturePathsTest extends MagentoTestCase
             $children[] = Forker::spawn(function (int $i) use ($go, $path, $guarded): string {
                 $app = $this->app(guarded: $guarded);
                 self::waitForFile($go);
-                $p = $path === 'mix' ? self::PATHS[$i % 3] : $path;
+                $p = $path === 'mix' ? self::PATHS[$i % 4] : $path;
                 return $app->orderProcessor->processOrderById(self::INC, function (Order $order) use ($p): string {
                     try {
                         self::capture($order, $p);

@@ -12,8 +12,9 @@ use Magento\Sales\Model\Order\Payment\Processor;
 /**
  * Double of Magento's Order\Payment, with Magento's order of events:
  * - capture($invoice) hands the invoice to the payment processor (capture
- *   operation: the gateway call); capture(null) prepares and registers an
- *   invoice and captures nothing by itself;
+ *   operation: the gateway call); capture(null) too, and the capture
+ *   operation prepares, registers and captures an invoice, whose capture
+ *   comes back through capture($invoice);
  * - place() of an authorize-and-capture method runs the sale operation;
  * - registerCaptureNotification() goes to the processor's notification operation;
  * - base_amount_paid / amount_paid are raised only by pay(), which
@@ -86,16 +87,9 @@ class Payment implements OrderPaymentInterface
         return $this->createdInvoice;
     }
 
-    /** @return $this */
+    /** Both forms go to the processor; see CaptureOperation. @return $this */
     public function capture($invoice = null)
     {
-        if ($invoice === null) {
-            $invoice = $this->order->prepareInvoice();
-            $invoice->register();
-            $this->order->addRelatedObject($invoice);
-            $this->setCreatedInvoice($invoice);
-            return $this;
-        }
         return $this->orderPaymentProcessor->capture($this, $invoice);
     }
 

@@ -8,8 +8,8 @@ use Magento\Sales\Api\Data\OrderPaymentInterface;
 use Monei\Concurrency\Tests\Magento\Doubles\Gateway;
 
 /**
- * Double of Magento's CaptureOperation: without an invoice, prepares and
- * registers one; with one, captures its amount at the gateway and marks it
+ * Double of Magento's CaptureOperation: without an invoice, prepares,
+ * registers and captures one (Invoice::capture() comes back here with it); with one, captures its amount at the gateway and marks it
  * paid (Invoice::capture() then calls pay(), which raises the paid amounts).
  */
 class CaptureOperation
@@ -21,8 +21,10 @@ class CaptureOperation
     public function capture(OrderPaymentInterface $payment, $invoice)
     {
         if ($invoice === null) {
+            // Magento's AbstractOperation::invoice(): the gateway can capture, so the invoice is captured.
             $invoice = $payment->getOrder()->prepareInvoice();
             $invoice->register();
+            $invoice->capture();
             $payment->getOrder()->addRelatedObject($invoice);
             $payment->setCreatedInvoice($invoice);
             return $payment;
