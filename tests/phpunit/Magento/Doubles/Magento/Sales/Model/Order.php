@@ -128,7 +128,7 @@ class Order
     }
 
     /** @return $this */
-    public function addRelatedObject($object)
+    public function addRelatedObject(\Magento\Framework\Model\AbstractModel $object)
     {
         $this->related[] = $object;
         return $this;

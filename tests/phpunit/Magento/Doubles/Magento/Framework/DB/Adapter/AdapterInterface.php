@@ -38,6 +38,6 @@ interface AdapterInterface
     /** @return int */
     public function update($table, array $bind, $where = '');
 
-    /** @return string */
-    public function lastInsertId($tableName = null, $primaryKey = null);
+    /** @return int 0 when no transaction is open */
+    public function getTransactionLevel();
 }

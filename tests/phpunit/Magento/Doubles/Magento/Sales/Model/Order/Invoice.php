@@ -4,6 +4,7 @@ declare(strict_types=1);
 
 namespace Magento\Sales\Model\Order;
 
+use Magento\Framework\Model\AbstractModel;
 use Magento\Sales\Api\Data\InvoiceInterface;
 use Magento\Sales\Model\Order;
 
@@ -14,7 +15,7 @@ use Magento\Sales\Model\Order;
  * pay() if the capture left the invoice paid; pay() raises the payment's and
  * the order's paid amounts. Saved (inserted) with the order, as a related object.
  */
-class Invoice implements InvoiceInterface
+class Invoice extends AbstractModel implements InvoiceInterface
 {
     public const STATE_OPEN = 1;
     public const STATE_PAID = 2;
