@@ -64,7 +64,7 @@ final class CaptureGuardTest extends MagentoTestCase
             $this->app()->orderProcessor->processOrderById(self::INC, fn (Order $order) => self::invoiceOnline($order, self::TOTAL));
             self::fail('no exception');
         } catch (AlreadyCapturedException $e) {
-            self::assertSame('The payment of order ' . self::INC . ' is already captured (80 of 80 paid).', $e->getMessage());
+            self::assertSame('The payment of order ' . self::INC . ' has already been captured (80 of 80 paid).', $e->getMessage());
         }
         self::assertSame(1, $this->shop()->gateway()->count(self::INC));
         self::assertSame(1, $this->shop()->invoices(self::INC));
@@ -122,7 +122,7 @@ final class CaptureGuardTest extends MagentoTestCase
             self::invoiceOnline($order);
             self::fail('captured a second time');
         } catch (AlreadyCapturedException $e) {
-            self::assertStringContainsString('already captured (80 of 80 paid)', $e->getMessage());
+            self::assertStringContainsString('has already been captured (80 of 80 paid)', $e->getMessage());
         } finally {
             $connection->rollBack();
         }

@@ -23,7 +23,9 @@ use Monei\Concurrency\Exception\AlreadyCapturedException;
  *           if higher: captures on this object not saved yet), and
  *   total = sales_order.base_grand_total,
  * a capture is refused (AlreadyCapturedException) when total > 0 and
- * paid >= total, or when it asks for more than total - paid. Partial
+ * paid >= total, or when it asks for more than total - paid. The message
+ * says "has already been captured", the wording MONEI's InvoiceService
+ * takes as "nothing to do" rather than as a failure to retry. Partial
  * captures that add up to the total pass; a payment not saved yet (a
  * capture while the order is placed) has nothing captured and passes.
  *
@@ -89,13 +91,13 @@ class CaptureGuard
         $left = $total - $paid;
         if ($total > 0 && $left < self::EPSILON) {
             throw new AlreadyCapturedException(new Phrase(
-                'The payment of order %1 is already captured (%2 of %3 paid).',
+                'The payment of order %1 has already been captured (%2 of %3 paid).',
                 [$incrementId, $paid, $total],
             ));
         }
         if ($amount !== null && $amount - $left > self::EPSILON) {
             throw new AlreadyCapturedException(new Phrase(
-                'The payment of order %1 is already captured: the capture asks for %2 but only %3 is left.',
+                'The payment of order %1 has already been captured: the capture asks for %2 but only %3 is left.',
                 [$incrementId, $amount, $left],
             ));
         }
