@@ -142,6 +142,24 @@ final class OrderProcessorTest extends MagentoTestCase
         self::assertFalse($app->backend->orderLocks()->isLocked('999999999'));
     }
 
+    public function testMariaDbUnreachableFailsAndReleasesTheLock(): void
+    {
+        $down = new \Magento\Framework\App\ResourceConnection('mysql:unix_socket=' . $this->tmp('no-such.sock') . ';dbname=shop');
+        $app = new \Monei\Concurrency\Tests\Magento\Support\App($this->env(), $this->shop(), null, true, $down);
+        $ran = false;
+        try {
+            $app->orderProcessor->processOrderById(self::INC, function () use (&$ran): void {
+                $ran = true;
+            });
+            self::fail('no exception');
+        } catch (\PDOException $e) {
+            self::assertStringContainsString('No such file or directory', $e->getMessage());
+        }
+        self::assertFalse($ran);
+        self::assertFalse($app->backend->orderLocks()->isLocked(self::INC));
+        self::assertTrue($this->otherProcessGetsTheLock());
+    }
+
     public function testLockWaitRunsOut(): void
     {
         $held = $this->tmp('held');

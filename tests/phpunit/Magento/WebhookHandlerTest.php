@@ -221,6 +221,17 @@ final class WebhookHandlerTest extends MagentoTestCase
         self::assertSame(0, $this->shop()->gateway()->count());
     }
 
+    public function testMariaDbUnreachableIs500AndTheRetryProcesses(): void
+    {
+        $body = self::event(self::INC, self::PAY, 'SUCCEEDED');
+        $down = new \Magento\Framework\App\ResourceConnection('mysql:unix_socket=' . $this->tmp('no-such.sock') . ';dbname=shop');
+        $app = new \Monei\Concurrency\Tests\Magento\Support\App($this->env(), $this->shop(), null, true, $down);
+        self::assertResponse(500, 'processing failed: PDOException', $app->handler->handle($body, self::sign($body)));
+        self::assertSame(0, $this->shop()->gateway()->count());
+        self::assertResponse(200, 'processed: captured', $this->deliver($body));
+        self::assertSame(1, $this->shop()->gateway()->count(self::INC));
+    }
+
     public function testAFailureIs500RollsBackAndTheRetryProcessesIt(): void
     {
         $failing = new class implements PaymentUpdateProcessorInterface {
