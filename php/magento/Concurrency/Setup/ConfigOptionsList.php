@@ -92,13 +92,46 @@ class ConfigOptionsList implements ConfigOptionsListInterface
     {
         $errors = [];
         $current = new Config($deploymentConfig);
-        foreach ($this->given($options) as $path => $value) {
+        $given = $this->given($options);
+        foreach ($given as $path => $value) {
             $error = $this->check($path, $value, $current);
             if ($error !== null) {
                 $errors[] = sprintf('Invalid --%s (%s/%s): %s', self::optionName($path), Config::ENV_KEY, $path, $error);
             }
         }
+        if ($errors === [] && $given !== []) {
+            // Each value is fine alone; now all of them together.
+            $error = $this->checkTogether($given, $current);
+            if ($error !== null) {
+                $names = implode(', ', array_map(static fn ($p) => '--' . self::optionName($p), array_keys($given)));
+                $errors[] = "Invalid combination of $names: $error";
+            }
+        }
         return $errors;
+    }
+
+    /** Why the extension refuses all of $given together (over what env.php holds), or null. */
+    private function checkTogether(array $given, Config $current): ?string
+    {
+        $section = static function (string $prefix) use ($given): array {
+            $out = [];
+            foreach ($given as $path => $value) {
+                if ($prefix === '' ? !str_contains($path, '/') : str_starts_with($path, $prefix)) {
+                    $out[basename($path)] = $value;
+                }
+            }
+            return $out;
+        };
+        $connection = $section('') + $current->connectionOptions();
+        try {
+            new OrderLockManager($connection);
+            new OrderLockManager($section('framework_lock/') + $connection + $current->frameworkLockOptions());
+            new IdempotencyStore($section('idempotency/') + $connection + $current->idempotencyOptions());
+            new PaymentStateMachine($section('state_machine/') + $connection + $current->stateMachineOptions());
+        } catch (InvalidArgumentException | \TypeError $e) {
+            return self::withoutCredentials($e->getMessage());
+        }
+        return null;
     }
 
     /** @return array<string, mixed> path => value of the options given on the command line */
