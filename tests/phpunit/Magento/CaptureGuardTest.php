@@ -157,21 +157,81 @@ final class CaptureGuardTest extends MagentoTestCase
         self::assertEquals(60.0, $this->shop()->payment('000000101')['base_amount_paid']);
     }
 
-    public function testTheOrderLockIsHeldDuringTheCaptureOnly(): void
+    public function testInsideOrderProcessorTheLockGoesWithTheProcessor(): void
     {
         $app = $this->app();
-        $payment = $app->orderFactory->create()->loadByIncrementId(self::INC)->getPayment();
-        $during = $app->captureGuard->run($payment, 10.0, function () use ($app): array {
-            return [
-                'locked' => $app->backend->orderLocks()->isLocked(self::INC),
-                'other' => Forker::run([function (): bool {
-                    $locks = $this->app()->backend->orderLocks();
-                    return $locks->lock(self::INC, 0) && $locks->unlock(self::INC);
-                }])[0],
-            ];
+        $during = $app->orderProcessor->processOrderById(self::INC, function (Order $order) use ($app): array {
+            return $app->captureGuard->run($order->getPayment(), 10.0, function () use ($app): array {
+                return [
+                    'locked' => $app->backend->orderLocks()->isLocked(self::INC),
+                    'other' => Forker::run([function (): bool {
+                        $locks = $this->app()->backend->orderLocks();
+                        return $locks->lock(self::INC, 0) && $locks->unlock(self::INC);
+                    }])[0],
+                ];
+            });
         });
         self::assertSame(['locked' => true, 'other' => false], $during);
-        self::assertFalse($app->backend->orderLocks()->isLocked(self::INC));
+        self::assertFalse($app->backend->orderLocks()->isLocked(self::INC), 'released with the processor');
+    }
+
+    public function testOutsideOrderProcessorACaptureKeepsTheLockUntilTheRequestEnds(): void
+    {
+        $app = $this->app();
+        $order = $app->orderFactory->create()->loadByIncrementId(self::INC);
+        self::invoiceOnline($order);
+        $locks = $app->backend->orderLocks();
+        self::assertTrue($locks->isLocked(self::INC), 'held until the caller\'s save and beyond');
+        self::assertFalse(Forker::run([function (): bool {
+            $locks = $this->app()->backend->orderLocks();
+            return $locks->lock(self::INC, 0);
+        }])[0]);
+        $order->save();
+        self::assertTrue($locks->unlock(self::INC), 'what the end of the request does');
+        self::assertFalse($locks->isLocked(self::INC));
+
+        // A refused capture does not keep it.
+        try {
+            self::invoiceOnline($app->orderFactory->create()->loadByIncrementId(self::INC), 1.0);
+            self::fail('captured twice');
+        } catch (AlreadyCapturedException $e) {
+            self::assertFalse($locks->isLocked(self::INC));
+        }
+    }
+
+    /**
+     * Magento's admin invoice form captures (Invoice::register()) and saves
+     * the invoice and order afterwards, outside any OrderProcessor. A webhook
+     * arriving between the two must not capture again: it waits for the
+     * order lock, which the admin request keeps until it ends.
+     */
+    public function testAWebhookBetweenAnAdminCaptureAndItsSaveIsNotCapturedAgain(): void
+    {
+        $captured = $this->tmp('captured');
+        $save = $this->tmp('save');
+        $admin = Forker::spawn(function () use ($captured, $save): string {
+            $app = $this->app();
+            $order = $app->orderFactory->create()->loadByIncrementId(self::INC);
+            self::invoiceOnline($order);
+            self::signal($captured);
+            self::waitForFile($save, 30);
+            $order->save();
+            $app->backend->orderLocks()->unlock(self::INC); // the end of the admin request
+            return 'saved';
+        });
+        self::waitForFile($captured);
+        $webhook = Forker::spawn(function (): string {
+            $body = self::event(self::INC, 'pay_100', 'SUCCEEDED');
+            $r = $this->app(['lock_wait_ms' => 20_000])->handler->handle($body, self::sign($body));
+            return $r->statusCode . ' ' . $r->body;
+        });
+        usleep(500_000);
+        self::assertTrue($webhook->running(), 'the webhook waits for the admin request');
+        self::signal($save);
+        self::assertSame('saved', $admin->wait(30));
+        self::assertSame('200 processed: already captured', $webhook->wait(30));
+        self::assertSame(1, $this->shop()->gateway()->count(self::INC));
+        self::assertSame(1, $this->shop()->invoices(self::INC));
     }
 
     public function testAPaymentNotInTheDatabaseYetIsCaptured(): void
@@ -194,6 +254,7 @@ final class CaptureGuardTest extends MagentoTestCase
             }
         };
         self::assertSame('ran', $app->captureGuard->run($new, 80.0, static fn () => 'ran'));
+        $app->backend->orderLocks()->unlock(self::INC);
     }
 
     public function testABusyOrderLockFailsTheCaptureAfterTheWait(): void

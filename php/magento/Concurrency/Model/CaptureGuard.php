@@ -7,6 +7,7 @@ namespace Monei\Concurrency\Model;
 use Magento\Framework\App\ResourceConnection;
 use Magento\Framework\Phrase;
 use Monei\Concurrency\Exception\AlreadyCapturedException;
+use Monei\Concurrency\LockTimeoutException;
 
 /**
  * The double-capture guard behind the plugins on every capture path
@@ -30,10 +31,11 @@ use Monei\Concurrency\Exception\AlreadyCapturedException;
  * capture while the order is placed) has nothing captured and passes.
  *
  * The lock is the order lock (the same as OrderProcessor's and the MONEI
- * path's), re-entrant. The database shows a capture once it is committed, so
- * a capture and its save belong under one hold of the order lock
- * (OrderProcessor does that); two captures outside any order lock, the second
- * starting between the first's capture and its commit, are not told apart.
+ * path's), re-entrant. The database shows a capture once it is committed:
+ * inside OrderProcessor the lock is held until its commit anyway; a capture
+ * made outside any hold of this process (Magento's admin captures, then
+ * saves) keeps the lock until the request ends, so the save commits before
+ * another process can take the lock and judge the payment.
  */
 class CaptureGuard
 {
@@ -60,13 +62,41 @@ class CaptureGuard
         if ($incrementId === '') {
             return $capture();
         }
-        return $this->backend->orderLocks()->executeWithOrderLock(
-            $incrementId,
-            function () use ($payment, $amount, $capture, $incrementId): mixed {
-                $this->assertNotCaptured($payment, $amount, $incrementId);
-                return $capture();
-            },
-        );
+        $locks = $this->backend->orderLocks();
+        if ($this->heldByThisProcess($incrementId)) {
+            // Inside OrderProcessor (or another hold of ours): it keeps the
+            // lock until its commit; this level is released when done.
+            return $locks->executeWithOrderLock(
+                $incrementId,
+                function () use ($payment, $amount, $capture, $incrementId): mixed {
+                    $this->assertNotCaptured($payment, $amount, $incrementId);
+                    return $capture();
+                },
+            );
+        }
+        if (!$locks->lock($incrementId)) {
+            throw new LockTimeoutException(sprintf('the order lock of %s stayed busy; nothing was captured', $incrementId));
+        }
+        try {
+            $this->assertNotCaptured($payment, $amount, $incrementId);
+            $result = $capture();
+        } catch (\Throwable $e) {
+            $locks->unlock($incrementId);
+            throw $e;
+        }
+        // Captured outside any hold of the order lock (e.g. the admin's
+        // invoice form, which captures first and saves afterwards): the
+        // capture reaches the database only with the caller's later save.
+        // The lock stays held until this request ends (the extension
+        // releases it then), so no other process judges the payment before
+        // that commit.
+        return $result;
+    }
+
+    private function heldByThisProcess(string $incrementId): bool
+    {
+        $holder = $this->backend->orderLocks()->inspect($incrementId);
+        return $holder !== null && (int) $holder['pid'] === getmypid() && (string) $holder['host'] === (string) gethostname();
     }
 
     private function assertNotCaptured($payment, ?float $amount, string $incrementId): void
