@@ -279,7 +279,9 @@ final class ModuleFilesTest extends TestCase
         self::assertSame('Monei\MoneiPayment\Api\LockManagerInterface', (string) $monei->preference['for']);
         self::assertSame('Monei\ConcurrencyMonei\Model\LockManager', (string) $monei->preference['type']);
         self::assertSame('Monei\MoneiPayment\Api\PaymentProcessorInterface', (string) $monei->type['name']);
-        self::assertSame('Monei\ConcurrencyMonei\Plugin\ProcessPaymentOnce', (string) $monei->type->plugin['type']);
+        self::assertSame('Monei\ConcurrencyMonei\Plugin\ProcessPaymentOnce', (string) $monei->type[0]->plugin['type']);
+        self::assertSame('Monei\MoneiPayment\Model\PaymentProcessor', (string) $monei->type[1]['name']);
+        self::assertSame('Monei\ConcurrencyMonei\Plugin\ProcessPaymentDtoOnce', (string) $monei->type[1]->plugin['type']);
 
         $routes = simplexml_load_file(self::MODULES . '/Concurrency/etc/frontend/routes.xml');
         self::assertSame('monei_concurrency', (string) $routes->router->route['frontName']);
@@ -330,6 +332,7 @@ final class ModuleFilesTest extends TestCase
                 ['Monei\ConcurrencyMonei\Plugin\ProcessPaymentOnce', 'Monei\MoneiPayment\Api\PaymentProcessorInterface', 'process'],
                 ['Monei\ConcurrencyMonei\Plugin\ProcessPaymentOnce', 'Monei\MoneiPayment\Api\PaymentProcessorInterface', 'isProcessing'],
                 ['Monei\ConcurrencyMonei\Plugin\ProcessPaymentOnce', 'Monei\MoneiPayment\Api\PaymentProcessorInterface', 'waitForProcessing'],
+                ['Monei\ConcurrencyMonei\Plugin\ProcessPaymentDtoOnce', 'Monei\MoneiPayment\Model\PaymentProcessor', 'processPayment'],
             ] as [$plugin, $subject, $method]) {
                 $around = new ReflectionMethod($plugin, 'around' . ucfirst($method));
                 $original = new ReflectionMethod($subject, $method);
@@ -347,7 +350,7 @@ final class ModuleFilesTest extends TestCase
         self::assertSame([], array_keys(array_filter($r['classes'], static fn ($ok) => !$ok)), 'files whose PSR-4 class does not load');
         self::assertGreaterThan(8, count($r['di']));
         self::assertSame([], array_keys(array_filter($r['di'], static fn ($ok) => !$ok)), 'di.xml names without a class');
-        self::assertCount(6, $r['plugin']);
+        self::assertCount(7, $r['plugin']);
         self::assertSame([], array_keys(array_filter($r['plugin'], static fn ($ok) => !$ok)), 'around methods whose parameters differ from the method\'s');
         // Magento's router looks for Monei\Concurrency\Controller\Webhook\Index for module Monei_Concurrency.
         self::assertSame([

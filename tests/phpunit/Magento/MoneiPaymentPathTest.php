@@ -8,14 +8,17 @@ require_once __DIR__ . '/Doubles/autoload.php';
 
 use Magento\Framework\App\ResourceConnection;
 use Monei\Concurrency\LockLostException;
-use Monei\Concurrency\Tests\Magento\Doubles\MoneiProcessor;
 use Monei\Concurrency\Tests\Magento\Doubles\MoneiProcessorInterceptor;
 use Monei\Concurrency\Tests\Magento\Support\App;
 use Monei\Concurrency\Tests\Magento\Support\MagentoTestCase;
 use Monei\Concurrency\Tests\Magento\Support\MoneiCallback;
 use Monei\Concurrency\Tests\Support\Forker;
+use Monei\ConcurrencyMonei\Model\LockManager;
+use Monei\ConcurrencyMonei\Model\PaymentStatusOnce;
+use Monei\ConcurrencyMonei\Plugin\ProcessPaymentDtoOnce;
 use Monei\ConcurrencyMonei\Plugin\ProcessPaymentOnce;
 use Monei\MoneiPayment\Api\PaymentProcessorInterface;
+use Monei\MoneiPayment\Model\PaymentProcessor;
 
 /**
  * MONEI's payment path with Monei_ConcurrencyMonei's plugin around
@@ -36,12 +39,46 @@ final class MoneiPaymentPathTest extends MagentoTestCase
         $this->shop()->addOrder(self::INC, self::TOTAL);
     }
 
-    /** MONEI's processor with the plugin, as Magento's generated interceptor runs it, in this process. */
-    private function processor(array $env = [], int $workMs = 0, ?ResourceConnection $resource = null, ?PaymentProcessorInterface $inner = null): PaymentProcessorInterface
+    /**
+     * MONEI's processor with the module's plugins, as Magento's generated
+     * interceptor runs them, in this process; $inner: another processor
+     * behind the interface plugin instead.
+     *
+     * @return PaymentProcessor|PaymentProcessorInterface
+     */
+    private function processor(array $env = [], int $workMs = 0, ?ResourceConnection $resource = null, ?PaymentProcessorInterface $inner = null, bool $cronPlugin = true): PaymentProcessorInterface
     {
         $app = new App($this->env($env), $this->shop(), null, true, $resource);
-        $inner ??= new MoneiProcessor($app->orderFactory, $app->resource, $this->shop()->dsn, $workMs);
-        return new MoneiProcessorInterceptor($inner, new ProcessPaymentOnce($app->backend));
+        $once = new PaymentStatusOnce($app->backend);
+        $plugin = new ProcessPaymentOnce($app->backend, $once);
+        if ($inner !== null) {
+            return new MoneiProcessorInterceptor($inner, $plugin);
+        }
+        return new PaymentProcessor\Interceptor(
+            $app->orderFactory,
+            $app->resource,
+            $this->shop()->dsn,
+            $workMs,
+            [self::PAY => self::payment('SUCCEEDED')],
+            $plugin,
+            $cronPlugin ? new ProcessPaymentDtoOnce($once) : null,
+        );
+    }
+
+    /**
+     * What MONEI's cron does for a pending order: the order loaded first, then
+     * under the order lock (the drop-in LockManager's, in Redis)
+     * processPaymentById() with the payment's current data from MONEI's API.
+     */
+    private function cron(PaymentProcessor $processor): bool
+    {
+        $app = new App($this->env(['lock_wait_ms' => 30_000]), $this->shop());
+        $order = $app->orderFactory->create()->loadByIncrementId(self::INC);
+        return (new LockManager($app->backend))->executeWithOrderLock(
+            self::INC,
+            static fn (): bool => $processor->processPaymentById($order, self::PAY),
+            30,
+        );
     }
 
     private static function payment(string $status, string $orderId = self::INC, string $paymentId = self::PAY): array
@@ -119,7 +156,7 @@ final class MoneiPaymentPathTest extends MagentoTestCase
         self::assertFalse($result->isSuccess());
         self::assertSame('Order not found', $result->getMessage());
         self::assertSame(422, MoneiCallback::answer($p, self::payment('SUCCEEDED', '000000999', 'pay_999')));
-        self::assertNull($this->app()->backend->idempotencyStore()->status(ProcessPaymentOnce::idempotencyKey('pay_999', 'SUCCEEDED')));
+        self::assertNull($this->app()->backend->idempotencyStore()->status(PaymentStatusOnce::idempotencyKey('pay_999', 'SUCCEEDED')));
 
         $this->shop()->addOrder('000000999', 10.0);
         self::assertSame(200, MoneiCallback::answer($p, self::payment('SUCCEEDED', '000000999', 'pay_999')), 'the retry processes it');
@@ -170,22 +207,64 @@ final class MoneiPaymentPathTest extends MagentoTestCase
     public function testMariaDbDownIsAFailureAndTheRetryProcesses(): void
     {
         $down = new ResourceConnection('mysql:unix_socket=' . $this->tmp('no-such.sock') . ';dbname=shop');
-        self::assertSame(500, MoneiCallback::answer($this->processor([], 0, $down), self::payment('SUCCEEDED')), 'MONEI\'s Callback: an exception is a 500, retried');
-        self::assertNull($this->app()->backend->idempotencyStore()->status(ProcessPaymentOnce::idempotencyKey(self::PAY, 'SUCCEEDED')));
+        // MONEI's process() turns the exception into its failed result: 422, retried.
+        self::assertSame(422, MoneiCallback::answer($this->processor([], 0, $down), self::payment('SUCCEEDED')));
+        self::assertNull($this->app()->backend->idempotencyStore()->status(PaymentStatusOnce::idempotencyKey(self::PAY, 'SUCCEEDED')));
         self::assertSame(200, MoneiCallback::answer($this->processor(), self::payment('SUCCEEDED')));
         self::assertSame(['SUCCEEDED' => 1], $this->runs());
         self::assertSame(1, $this->shop()->gateway()->count(self::INC));
     }
 
-    public function testAnyConcurrencyFailureIsRetryable(): void
+    public function testTheCronDoesNotProcessAStatusTheWebhookProcessed(): void
     {
-        // e.g. a lease lost while MONEI's processing ran, or (newer extension
-        // builds) an idempotency claim lost or a result that could not be
-        // recorded: all ConcurrencyExceptions, all answered as failures.
-        $inner = new class implements PaymentProcessorInterface {
+        $p = $this->processor();
+        self::assertSame(200, MoneiCallback::answer($p, self::payment('SUCCEEDED')));
+        self::assertTrue($this->cron($p), 'answered as processed');
+        self::assertTrue($this->cron($this->processor()));
+        self::assertSame(['SUCCEEDED' => 1], $this->runs());
+        self::assertSame(1, $this->shop()->gateway()->count(self::INC));
+
+        // The control: without the plugin on processPayment() the cron runs
+        // MONEI's processing again (only the capture guard stops a second capture).
+        $this->cron($this->processor(cronPlugin: false));
+        self::assertSame(['SUCCEEDED' => 2], $this->runs());
+        self::assertSame(1, $this->shop()->gateway()->count(self::INC));
+    }
+
+    public function testCronAndWebhooksAtOnceProcessOnce(): void
+    {
+        $go = $this->tmp('go');
+        $children = [];
+        for ($i = 0; $i < 12; $i++) {
+            $children[] = Forker::spawn(function (int $i) use ($go): string {
+                $p = $this->processor(['lock_wait_ms' => 30_000, 'webhook' => ['duplicate_wait_ms' => 30_000]], 30);
+                self::waitForFile($go);
+                return $i % 2 === 0
+                    ? 'webhook ' . MoneiCallback::answer($p, self::payment('SUCCEEDED'))
+                    : 'cron ' . ($this->cron($p) ? 'true' : 'false');
+            }, $i);
+        }
+        self::signal($go);
+        $answers = array_count_values(array_map(static fn ($c) => $c->wait(90), $children));
+        ksort($answers);
+        self::assertSame(['cron true' => 6, 'webhook 200' => 6], $answers);
+        self::assertSame(['SUCCEEDED' => 1], $this->runs());
+        self::assertSame(1, $this->shop()->gateway()->count(self::INC));
+        self::assertSame(1, $this->shop()->invoices(self::INC));
+        $this->recordFigures(['webhook_deliveries' => 6, 'cron_runs' => 6, 'processed' => 1, 'captures' => 1]);
+    }
+
+    /** A processor behind the interface plugin whose processing throws $e. */
+    private static function throwing(\Throwable $e): PaymentProcessorInterface
+    {
+        return new class ($e) implements PaymentProcessorInterface {
+            public function __construct(private \Throwable $e)
+            {
+            }
+
             public function process(string $orderId, string $paymentId, array $paymentData): \Monei\MoneiPayment\Api\PaymentProcessingResultInterface
             {
-                throw new LockLostException('lease lost');
+                throw $this->e;
             }
 
             public function isProcessing(string $orderId, string $paymentId): bool
@@ -203,10 +282,27 @@ final class MoneiPaymentPathTest extends MagentoTestCase
                 return [];
             }
         };
-        $result = $this->processor([], 0, null, $inner)->process(self::INC, self::PAY, self::payment('SUCCEEDED'));
+    }
+
+    public function testAnyConcurrencyFailureIsRetryable(): void
+    {
+        // e.g. a lease lost while MONEI's processing ran, or (newer extension
+        // builds) an idempotency claim lost or a result that could not be
+        // recorded: all ConcurrencyExceptions, all answered as failures.
+        $result = $this->processor([], 0, null, self::throwing(new LockLostException('lease lost')))
+            ->process(self::INC, self::PAY, self::payment('SUCCEEDED'));
         self::assertFalse($result->isSuccess());
         self::assertStringStartsWith('concurrency control failed: Monei\Concurrency\LockLostException', $result->getMessage());
-        self::assertNull($this->app()->backend->idempotencyStore()->status(ProcessPaymentOnce::idempotencyKey(self::PAY, 'SUCCEEDED')));
+        self::assertNull($this->app()->backend->idempotencyStore()->status(PaymentStatusOnce::idempotencyKey(self::PAY, 'SUCCEEDED')));
+    }
+
+    public function testAnExceptionEscapingMoneisProcessingIs500AndNotRecorded(): void
+    {
+        $p = $this->processor([], 0, null, self::throwing(new \RuntimeException('boom')));
+        self::assertSame(500, MoneiCallback::answer($p, self::payment('SUCCEEDED')));
+        self::assertNull($this->app()->backend->idempotencyStore()->status(PaymentStatusOnce::idempotencyKey(self::PAY, 'SUCCEEDED')));
+        self::assertSame(200, MoneiCallback::answer($this->processor(), self::payment('SUCCEEDED')), 'the retry processes it');
+        self::assertSame(['SUCCEEDED' => 1], $this->runs());
     }
 
     public function testIsProcessingAndWaitForProcessingFollowTheLock(): void

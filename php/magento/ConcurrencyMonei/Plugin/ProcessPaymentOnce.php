@@ -12,45 +12,32 @@ use Monei\Concurrency\InvalidArgumentException;
 use Monei\Concurrency\LockTimeoutException;
 use Monei\Concurrency\Model\Backend;
 use Monei\ConcurrencyMonei\Model\FailedProcessing;
+use Monei\ConcurrencyMonei\Model\PaymentStatusOnce;
 use Monei\MoneiPayment\Api\PaymentProcessingResultInterface;
 use Monei\MoneiPayment\Api\PaymentProcessorInterface;
 use Monei\MoneiPayment\Model\Data\PaymentProcessingResult;
 
 /**
  * Around MONEI's PaymentProcessorInterface, where its webhook
- * (Controller/Payment/Callback), its redirect (Controller/Payment/Complete)
- * and its cron meet: each (payment, status) is processed at most once.
+ * (Controller/Payment/Callback) and its redirect (Controller/Payment/Complete)
+ * process a payment: each (payment, status) is processed at most once
+ * (Model\PaymentStatusOnce: order lock, idempotency record, state machine).
  *
- * process($orderId, $paymentId, $paymentData):
- *  1. IdempotencyStore::once() keyed on (payment id, status): a duplicate or
- *     concurrent delivery of a status already processed gets the first
- *     result (waiting up to webhook.duplicate_wait_ms for one in progress)
- *     and MONEI's processing does not run again;
- *  2. inside it, the order lock (the same lock as OrderProcessor, the
- *     capture guard and the LockManager drop-in), waited for lock_wait_ms;
- *  3. inside the lock, PaymentStateMachine::advance(): a status the payment
- *     is already past (AUTHORIZED after SUCCEEDED) is answered as a success
- *     without running MONEI's processing;
- *  4. otherwise MONEI's own process() runs.
- *
- * MONEI's result type and HTTP behaviour are kept: its failed result (order
- * not found, processing failed) is returned as it is and nothing is recorded,
- * so MONEI's retry runs again (the Callback answers 422). A lock that stays
+ * MONEI's result type and HTTP behaviour are kept: a status already
+ * processed, or one the payment is already past, is a success without
+ * running MONEI's processing; MONEI's own failed result (order not found,
+ * processing failed, database down) is returned as it is and nothing is recorded, so
+ * MONEI's retry runs again (the Callback answers 422). A lock that stays
  * busy, a delivery still in progress elsewhere, Redis unreachable or any
  * other failure of the extension also ends as a failed result (422, MONEI
- * retries), never as a success. Exceptions of MONEI's processing pass
+ * retries), never as a success. An exception of MONEI's processing passes
  * unchanged (the Callback answers 500).
  *
- * A status the state machine holds but whose processing never completed (an
- * earlier attempt failed after advancing it) is processed again, not taken
- * for stale.
+ * isProcessing() / waitForProcessing() are answered from the Redis locks.
  */
 class ProcessPaymentOnce
 {
-    private const KEY_PREFIX = 'monei-process:';
-    private const MAX_KEY_BYTES = 255;
-
-    public function __construct(private Backend $backend)
+    public function __construct(private Backend $backend, private PaymentStatusOnce $once)
     {
     }
 
@@ -66,14 +53,14 @@ class ProcessPaymentOnce
             // Nothing to key on: MONEI's own validation answers.
             return $proceed($orderId, $paymentId, $paymentData);
         }
-        $config = $this->backend->config();
         try {
-            $outcome = $this->backend->idempotencyStore()->once(
-                self::idempotencyKey($paymentId, $status),
-                fn (): array => $this->processUnderOrderLock($proceed, $orderId, $paymentId, $status, $paymentData),
-                '',
-                $config->webhookDuplicateWaitMs(),
-            );
+            $outcome = $this->once->run($orderId, $paymentId, $status, static function () use ($proceed, $orderId, $paymentId, $paymentData): string {
+                $result = $proceed($orderId, $paymentId, $paymentData);
+                if (!$result->isSuccess()) {
+                    throw new FailedProcessing($result, $result->getMessage());
+                }
+                return $result->getStatus();
+            });
         } catch (FailedProcessing $e) {
             return $e->result;
         } catch (LockTimeoutException $e) {
@@ -125,40 +112,6 @@ class ProcessPaymentOnce
             return false;
         }
         return true;
-    }
-
-    /** @return array{status: string, outcome: string} */
-    private function processUnderOrderLock(callable $proceed, string $orderId, string $paymentId, string $status, array $paymentData): array
-    {
-        return $this->backend->orderLocks()->executeWithOrderLock(
-            $orderId,
-            function () use ($proceed, $orderId, $paymentId, $status, $paymentData): array {
-                $states = $this->backend->stateMachine();
-                try {
-                    $advanced = $states->advance($paymentId, $status);
-                } catch (InvalidArgumentException $e) {
-                    $advanced = true; // a status the graph does not know: MONEI's processing decides
-                }
-                if (!$advanced) {
-                    $current = (string) $states->current($paymentId);
-                    if ($current !== $status) {
-                        return ['status' => $current, 'outcome' => 'stale'];
-                    }
-                }
-                $result = $proceed($orderId, $paymentId, $paymentData);
-                if (!$result->isSuccess()) {
-                    throw new FailedProcessing($result);
-                }
-                return ['status' => $result->getStatus(), 'outcome' => 'processed'];
-            },
-        );
-    }
-
-    /** The IdempotencyStore key of a (payment, status); hashed when it would be too long. */
-    public static function idempotencyKey(string $paymentId, string $status): string
-    {
-        $key = self::KEY_PREFIX . $status . ':' . $paymentId;
-        return strlen($key) > self::MAX_KEY_BYTES ? self::KEY_PREFIX . hash('sha256', $status . "\0" . $paymentId) : $key;
     }
 
     private static function retry(string $status, string $orderId, string $paymentId, string $message): PaymentProcessingResultInterface

@@ -42,7 +42,7 @@ final class Shop
             $pdo->exec($sql);
         }
         Gateway::createSchema($pdo);
-        \Monei\Concurrency\Tests\Magento\Doubles\MoneiProcessor::createSchema($pdo);
+        \Monei\MoneiPayment\Model\PaymentProcessor::createSchema($pdo);
     }
 
     public function drop(): void

@@ -21,7 +21,7 @@ use Monei\Concurrency\Tests\Magento\Doubles\Gateway;
  * writes the order, its payment and the related objects (new invoices) in
  * one transaction.
  */
-class Order
+class Order implements \Magento\Sales\Api\Data\OrderInterface
 {
     private array $data = [];
     private ?Payment $payment = null;
