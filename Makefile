@@ -1,6 +1,7 @@
 # monei_concurrency — build, test, demo, bench.
 # `make demo` and `make test` install what is missing (Debian 12) and start
-# their own throwaway redis-server (or use REDIS_URL when set).
+# their own throwaway redis-server (or use REDIS_URL when set); `make test`
+# also its own MariaDB (or uses MARIADB_SOCKET when set).
 
 EXT        := target/release/libmonei_concurrency.so
 TOOLS      := tests/tools
@@ -18,7 +19,7 @@ $(EXT): build
 
 test: build
 	@$(TOOLS)/deps.sh test
-	$(TOOLS)/with-redis.sh $(TOOLS)/test.sh
+	$(TOOLS)/with-redis.sh $(TOOLS)/with-mariadb.sh $(TOOLS)/test.sh
 
 demo: build
 	@$(TOOLS)/deps.sh demo

@@ -11,7 +11,8 @@
 # into it for the run and unmounted on exit. A chroot is only ever deleted
 # (a half-made one, before debootstrap tries again) when nothing is mounted
 # inside it: a bind mount would take the repository with it. The suites run
-# against the chroot's own redis-server (tests/tools/with-redis.sh).
+# against the chroot's own redis-server and MariaDB (tests/tools/with-redis.sh,
+# tests/tools/with-mariadb.sh).
 # Prints one summary line; exit 0 when both suites pass, 1 when a test
 # fails, 2 when the chroot cannot be set up.
 set -uo pipefail
@@ -19,7 +20,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 chroot_dir=${MONEI_PHP84_ROOT:-/var/cache/monei-concurrency/trixie}
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 rustup_home=${RUSTUP_HOME:-$HOME/.rustup}
-packages=php8.4-cli,php8.4-dev,php8.4-sqlite3,php8.4-curl,php8.4-mbstring,php8.4-xml,phpunit,redis-server,python3,clang,libclang-dev,gcc,libc6-dev,pkg-config,ca-certificates
+packages=php8.4-cli,php8.4-dev,php8.4-sqlite3,php8.4-curl,php8.4-mbstring,php8.4-xml,php8.4-mysql,php-symfony-console,mariadb-server,phpunit,redis-server,python3,clang,libclang-dev,gcc,libc6-dev,pkg-config,ca-certificates
 
 fail_setup() {
   echo "php84: $*" >&2
@@ -70,8 +71,12 @@ bind() { # host path; mounted at the same path inside the chroot
 for d in /proc /sys /dev /dev/pts "$cargo_home" "$rustup_home" "$root"; do
   bind "$d"
 done
+# Magento's XSDs, read by the Magento module tests from ../shared/magento-xsd.
+if [ -d "$root/../shared/magento-xsd" ]; then
+  bind "$(cd "$root/../shared/magento-xsd" && pwd)"
+fi
 
 chroot_bin=$(command -v chroot) || fail_setup "chroot missing"
 env -i HOME="$HOME" CARGO_HOME="$cargo_home" RUSTUP_HOME="$rustup_home" \
   PATH="$cargo_home/bin:/usr/local/bin:/usr/bin:/bin" ROOT="$root" \
-  "$chroot_bin" "$chroot_dir" "$root/tests/tools/with-redis.sh" "$root/tests/php84/inside.sh"
+  "$chroot_bin" "$chroot_dir" "$root/tests/tools/with-redis.sh" "$root/tests/tools/with-mariadb.sh" "$root/tests/php84/inside.sh"

@@ -9,8 +9,8 @@ require_once __DIR__ . '/Doubles/autoload.php';
 use Magento\Framework\App\DeploymentConfig;
 use Monei\Concurrency\IdempotencyStore;
 use Monei\Concurrency\InvalidArgumentException;
-use Monei\Concurrency\Magento\Backend;
-use Monei\Concurrency\Magento\Config;
+use Monei\Concurrency\Model\Backend;
+use Monei\Concurrency\Model\Config;
 use Monei\Concurrency\OrderLockManager;
 use Monei\Concurrency\PaymentStateMachine;
 use Monei\Concurrency\ProcessingLock;
@@ -23,9 +23,30 @@ use PHPUnit\Framework\TestCase;
  */
 final class ConfigTest extends TestCase
 {
-    private static function config(?array $section): Config
+    private static function config(?array $section, array $environment = []): Config
     {
-        return new Config(new DeploymentConfig($section === null ? ['db' => []] : [Config::ENV_KEY => $section]));
+        return new Config(new DeploymentConfig($section === null ? ['db' => []] : [Config::ENV_KEY => $section], $environment));
+    }
+
+    public function testEnvironmentVariablesOverrideSingleSettings(): void
+    {
+        // Magento applies MAGENTO_DC_A__B overrides to the leaf a/b only.
+        $c = self::config(['redis_url' => 'redis://10.0.0.5:6379/0', 'lock_wait_ms' => 100, 'webhook' => ['secret' => 'pk_file']], [
+            'MAGENTO_DC_MONEI_CONCURRENCY__REDIS_URL' => 'redis://10.0.0.9:6380/1',
+            'MAGENTO_DC_MONEI_CONCURRENCY__KEY_PREFIX' => 'shop7:',
+            'MAGENTO_DC_MONEI_CONCURRENCY__WEBHOOK__SECRET' => 'pk_env',
+            'MAGENTO_DC_MONEI_CONCURRENCY__FRAMEWORK_LOCK__MAX_HOLD_MS' => '3600000',
+            'MAGENTO_DC_MONEI_CONCURRENCY__IDEMPOTENCY__RETENTION_S' => '600',
+            'PATH' => '/usr/bin',
+        ]);
+        $base = ['redis_url' => 'redis://10.0.0.9:6380/1', 'key_prefix' => 'shop7:', 'lock_wait_ms' => 100];
+        self::assertSame($base, $c->connectionOptions());
+        self::assertSame(['max_hold_ms' => 3_600_000] + $base, $c->frameworkLockOptions());
+        self::assertSame(['retention_s' => 600] + $base, $c->idempotencyOptions());
+        self::assertSame(['pk_env'], $c->webhookSecrets());
+        // Without any env.php section at all.
+        $only = self::config(null, ['MAGENTO_DC_MONEI_CONCURRENCY__LOCK_WAIT_MS' => '2500']);
+        self::assertSame(['lock_wait_ms' => 2500], $only->connectionOptions());
     }
 
     public function testNothingConfiguredMeansTheIniValues(): void

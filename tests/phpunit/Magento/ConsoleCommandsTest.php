@@ -6,8 +6,8 @@ namespace Monei\Concurrency\Tests\Magento;
 
 require_once __DIR__ . '/Doubles/autoload.php';
 
-use Monei\Concurrency\Magento\Console\Command\LocksListCommand;
-use Monei\Concurrency\Magento\Console\Command\LocksUnlockCommand;
+use Monei\Concurrency\Console\Command\LocksListCommand;
+use Monei\Concurrency\Console\Command\LocksUnlockCommand;
 use Monei\Concurrency\ProcessingLock;
 use Monei\Concurrency\Tests\Magento\Support\MagentoTestCase;
 use Monei\Concurrency\Tests\Support\Forker;
@@ -17,7 +17,7 @@ use Symfony\Component\Console\Output\BufferedOutput;
 
 /**
  * bin/magento monei:locks:list and monei:locks:unlock, run through the
- * Symfony Console doubles against real locks in Redis.
+ * real Symfony Console (Debian's php-symfony-console) against real locks in Redis.
  */
 final class ConsoleCommandsTest extends MagentoTestCase
 {

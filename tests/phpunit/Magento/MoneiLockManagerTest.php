@@ -8,7 +8,7 @@ require_once __DIR__ . '/Doubles/autoload.php';
 
 use Magento\Framework\Exception\LocalizedException;
 use Monei\Concurrency\LockTimeoutException;
-use Monei\Concurrency\Magento\Monei\LockManager;
+use Monei\ConcurrencyMonei\Model\LockManager;
 use Monei\Concurrency\ProcessingLock;
 use Monei\Concurrency\Tests\Magento\Support\MagentoTestCase;
 use Monei\Concurrency\Tests\Support\ForkedChild;

@@ -16,7 +16,7 @@ use Monei\Concurrency\Tests\Support\Forker;
 /**
  * OrderProcessor::processOrderById(): order lock, then load, then transaction,
  * callback, save, commit; rollback and rethrow on any exception; the lock
- * released in every case. SQLite stands in for MySQL.
+ * released in every case, against MariaDB.
  */
 final class OrderProcessorTest extends MagentoTestCase
 {
@@ -104,7 +104,7 @@ final class OrderProcessorTest extends MagentoTestCase
         self::assertSame('pending', $this->shop()->order(self::INC)['status']);
         self::assertSame([], $this->shop()->notes(self::INC));
         self::assertSame(1, $app->resource->getConnection()->rollbacks);
-        self::assertSame(0, $app->resource->getConnection()->transactionLevel());
+        self::assertSame(0, $app->resource->getConnection()->getTransactionLevel());
         self::assertFalse($app->backend->orderLocks()->isLocked(self::INC));
         self::assertTrue($this->otherProcessGetsTheLock());
     }
@@ -138,8 +138,26 @@ final class OrderProcessorTest extends MagentoTestCase
             self::assertSame('No order with increment id "999999999".', $e->getMessage());
         }
         self::assertFalse($ran);
-        self::assertSame(0, $app->resource->getConnection()->commits + $app->resource->getConnection()->rollbacks);
+        self::assertSame([0, 1], [$app->resource->getConnection()->commits, $app->resource->getConnection()->rollbacks]);
         self::assertFalse($app->backend->orderLocks()->isLocked('999999999'));
+    }
+
+    public function testMariaDbUnreachableFailsAndReleasesTheLock(): void
+    {
+        $down = new \Magento\Framework\App\ResourceConnection('mysql:unix_socket=' . $this->tmp('no-such.sock') . ';dbname=shop');
+        $app = new \Monei\Concurrency\Tests\Magento\Support\App($this->env(), $this->shop(), null, true, $down);
+        $ran = false;
+        try {
+            $app->orderProcessor->processOrderById(self::INC, function () use (&$ran): void {
+                $ran = true;
+            });
+            self::fail('no exception');
+        } catch (\PDOException $e) {
+            self::assertStringContainsString('No such file or directory', $e->getMessage());
+        }
+        self::assertFalse($ran);
+        self::assertFalse($app->backend->orderLocks()->isLocked(self::INC));
+        self::assertTrue($this->otherProcessGetsTheLock());
     }
 
     public function testLockWaitRunsOut(): void

@@ -11,17 +11,17 @@ use Magento\Framework\Controller\Result\RawFactory;
 use Magento\Framework\DB\Adapter\AdapterInterface;
 use Magento\Sales\Model\Order;
 use Monei\Concurrency\Controller\Webhook\Index;
-use Monei\Concurrency\Magento\Webhook\CaptureOnSucceeded;
-use Monei\Concurrency\Magento\Webhook\Handler;
-use Monei\Concurrency\Magento\Webhook\PaymentUpdateProcessorInterface;
-use Monei\Concurrency\Magento\Webhook\Response;
+use Monei\Concurrency\Model\Webhook\CaptureOnSucceeded;
+use Monei\Concurrency\Model\Webhook\Handler;
+use Monei\Concurrency\Api\PaymentUpdateProcessorInterface;
+use Monei\Concurrency\Model\Webhook\Response;
 use Monei\Concurrency\Tests\Magento\Support\MagentoTestCase;
 use Monei\Concurrency\Tests\Support\Forker;
 use Monei\Concurrency\Tests\Support\RedisServer;
 
 /**
  * The webhook Handler's answers (403/400/404/409/200/503/500) and what they
- * leave behind, with real Redis, SQLite and forked deliveries.
+ * leave behind, with real Redis, MariaDB and forked deliveries.
  */
 final class WebhookHandlerTest extends MagentoTestCase
 {
@@ -219,6 +219,17 @@ final class WebhookHandlerTest extends MagentoTestCase
         $r = $this->deliver($body, null, ['redis_url' => 'redis://127.0.0.1:' . RedisServer::freePort(), 'connect_timeout_ms' => 200]);
         self::assertResponse(503, 'lock backend unavailable', $r);
         self::assertSame(0, $this->shop()->gateway()->count());
+    }
+
+    public function testMariaDbUnreachableIs500AndTheRetryProcesses(): void
+    {
+        $body = self::event(self::INC, self::PAY, 'SUCCEEDED');
+        $down = new \Magento\Framework\App\ResourceConnection('mysql:unix_socket=' . $this->tmp('no-such.sock') . ';dbname=shop');
+        $app = new \Monei\Concurrency\Tests\Magento\Support\App($this->env(), $this->shop(), null, true, $down);
+        self::assertResponse(500, 'processing failed: PDOException', $app->handler->handle($body, self::sign($body)));
+        self::assertSame(0, $this->shop()->gateway()->count());
+        self::assertResponse(200, 'processed: captured', $this->deliver($body));
+        self::assertSame(1, $this->shop()->gateway()->count(self::INC));
     }
 
     public function testAFailureIs500RollsBackAndTheRetryProcessesIt(): void

@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace Monei\Concurrency\Magento\Exception;
+namespace Monei\Concurrency\Exception;
 
 use Magento\Framework\Exception\LocalizedException;
 

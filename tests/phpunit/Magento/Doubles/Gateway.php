@@ -5,8 +5,9 @@ declare(strict_types=1);
 namespace Monei\Concurrency\Tests\Magento\Doubles;
 
 /**
- * The payment gateway of the Payment double: every capture is a row in its
- * own SQLite file, written at once (autocommit, outside the shop's
+ * The payment gateway of the doubles: every capture (and every capture the
+ * gateway notified and Magento registered) is a row in gateway_captures,
+ * written at once on a connection of its own (autocommit, outside the shop's
  * transaction), the way a call to the payment provider cannot be rolled back.
  * Counting these rows counts real captures.
  */
@@ -14,36 +15,27 @@ final class Gateway
 {
     private ?\PDO $pdo = null;
 
-    public function __construct(private string $file)
+    public function __construct(private string $dsn)
     {
     }
 
-    public static function createSchema(string $file): void
+    public static function createSchema(\PDO $pdo): void
     {
-        $pdo = new \PDO('sqlite:' . $file, null, null, [\PDO::ATTR_ERRMODE => \PDO::ERRMODE_EXCEPTION]);
-        $pdo->exec('PRAGMA journal_mode = WAL');
-        $pdo->exec('CREATE TABLE IF NOT EXISTS captures (id INTEGER PRIMARY KEY AUTOINCREMENT,
-            increment_id TEXT NOT NULL, payment_id INTEGER NOT NULL, amount REAL NOT NULL,
-            pid INTEGER NOT NULL, at REAL NOT NULL)');
+        $pdo->exec('CREATE TABLE gateway_captures (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+            increment_id VARCHAR(50) NOT NULL, payment_id INT NOT NULL, amount DECIMAL(20,4) NOT NULL,
+            kind VARCHAR(16) NOT NULL, pid INT NOT NULL, at DOUBLE NOT NULL) ENGINE=InnoDB');
     }
 
     private function pdo(): \PDO
     {
-        if ($this->pdo === null) {
-            $this->pdo = new \PDO('sqlite:' . $this->file, null, null, [
-                \PDO::ATTR_ERRMODE => \PDO::ERRMODE_EXCEPTION,
-                \PDO::ATTR_TIMEOUT => 20,
-            ]);
-            $this->pdo->exec('PRAGMA busy_timeout = 20000');
-        }
-        return $this->pdo;
+        return $this->pdo ??= new \PDO($this->dsn, 'root', '', [\PDO::ATTR_ERRMODE => \PDO::ERRMODE_EXCEPTION]);
     }
 
-    /** Captures $amount; returns the transaction id. */
-    public function capture(string $incrementId, int $paymentId, float $amount): string
+    /** Records a capture of $amount ($kind: capture, sale, notification); returns the transaction id. */
+    public function capture(string $incrementId, int $paymentId, float $amount, string $kind = 'capture'): string
     {
-        $st = $this->pdo()->prepare('INSERT INTO captures (increment_id, payment_id, amount, pid, at) VALUES (?, ?, ?, ?, ?)');
-        $st->execute([$incrementId, $paymentId, $amount, getmypid(), microtime(true)]);
+        $st = $this->pdo()->prepare('INSERT INTO gateway_captures (increment_id, payment_id, amount, kind, pid, at) VALUES (?, ?, ?, ?, ?, ?)');
+        $st->execute([$incrementId, $paymentId, $amount, $kind, getmypid(), microtime(true)]);
         return 'txn_' . $this->pdo()->lastInsertId();
     }
 
@@ -51,7 +43,7 @@ final class Gateway
     public function capturesPerOrder(): array
     {
         $out = [];
-        foreach ($this->pdo()->query('SELECT increment_id, COUNT(*) AS n FROM captures GROUP BY increment_id') as $row) {
+        foreach ($this->pdo()->query('SELECT increment_id, COUNT(*) AS n FROM gateway_captures GROUP BY increment_id') as $row) {
             $out[(string) $row['increment_id']] = (int) $row['n'];
         }
         ksort($out);
@@ -61,9 +53,9 @@ final class Gateway
     public function count(?string $incrementId = null): int
     {
         if ($incrementId === null) {
-            return (int) $this->pdo()->query('SELECT COUNT(*) FROM captures')->fetchColumn();
+            return (int) $this->pdo()->query('SELECT COUNT(*) FROM gateway_captures')->fetchColumn();
         }
-        $st = $this->pdo()->prepare('SELECT COUNT(*) FROM captures WHERE increment_id = ?');
+        $st = $this->pdo()->prepare('SELECT COUNT(*) FROM gateway_captures WHERE increment_id = ?');
         $st->execute([$incrementId]);
         return (int) $st->fetchColumn();
     }

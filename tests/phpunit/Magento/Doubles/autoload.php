@@ -4,9 +4,10 @@ declare(strict_types=1);
 
 /*
  * Autoloading for the Magento module tests: the modules under php/magento
- * (PSR-4 as in their composer.json files), the hand-written doubles of the
- * Magento, MONEI and Symfony Console classes they use (this directory), and
- * the test support classes. Required by every test in tests/phpunit/Magento.
+ * (mapped as Magento's app/code loader maps them), the hand-written doubles
+ * of the Magento and MONEI classes they use (this directory; their real
+ * signatures are checked against signatures.json), the real Symfony Console
+ * and the test support classes. Required by every test in tests/phpunit/Magento.
  */
 
 namespace Monei\Concurrency\Tests\Magento;
@@ -15,15 +16,14 @@ const ROOT = __DIR__ . '/../../../..';
 
 spl_autoload_register(static function (string $class): void {
     static $map = [
-        // Longest prefixes first.
-        'Monei\\Concurrency\\Magento\\Monei\\' => ROOT . '/php/magento/ConcurrencyMonei/',
-        'Monei\\Concurrency\\Magento\\' => ROOT . '/php/magento/Concurrency/',
-        'Monei\\Concurrency\\Controller\\' => ROOT . '/php/magento/Concurrency/Controller/',
+        // Longest prefixes first. The modules map the way Magento's app/code
+        // loader maps them: Vendor\Module\Path\Class -> <Vendor>/<Module>/Path/Class.php.
         'Monei\\Concurrency\\Tests\\Magento\\Doubles\\' => __DIR__ . '/',
         'Monei\\Concurrency\\Tests\\Magento\\Support\\' => __DIR__ . '/../Support/',
+        'Monei\\ConcurrencyMonei\\' => ROOT . '/php/magento/ConcurrencyMonei/',
+        'Monei\\Concurrency\\' => ROOT . '/php/magento/Concurrency/',
         'Monei\\MoneiPayment\\' => __DIR__ . '/Monei/MoneiPayment/',
         'Magento\\' => __DIR__ . '/Magento/',
-        'Symfony\\Component\\Console\\' => __DIR__ . '/Symfony/Component/Console/',
     ];
     foreach ($map as $prefix => $dir) {
         if (str_starts_with($class, $prefix)) {
@@ -35,3 +35,12 @@ spl_autoload_register(static function (string $class): void {
         }
     }
 });
+
+// Symfony Console: the real library, from Debian's php-symfony-console
+// (5.4 there; Magento 2.4.7+ ships 6.4, with the same API for what the
+// modules use).
+const SYMFONY_CONSOLE = '/usr/share/php/Symfony/Component/Console/autoload.php';
+if (!is_file(SYMFONY_CONSOLE)) {
+    throw new \RuntimeException('Symfony Console is missing: install php-symfony-console (tests/tools/deps.sh test)');
+}
+require_once SYMFONY_CONSOLE;

@@ -7,14 +7,17 @@ namespace Monei\Concurrency\Tests\Magento\Support;
 use Magento\Framework\App\DeploymentConfig;
 use Magento\Framework\App\ResourceConnection;
 use Magento\Sales\Model\OrderFactory;
-use Monei\Concurrency\Magento\Backend;
-use Monei\Concurrency\Magento\Config;
-use Monei\Concurrency\Magento\Lock\RedisLockManager;
-use Monei\Concurrency\Magento\OrderProcessor;
-use Monei\Concurrency\Magento\Plugin\CaptureGuard;
-use Monei\Concurrency\Magento\Webhook\CaptureOnSucceeded;
-use Monei\Concurrency\Magento\Webhook\Handler;
-use Monei\Concurrency\Magento\Webhook\PaymentUpdateProcessorInterface;
+use Monei\Concurrency\Api\PaymentUpdateProcessorInterface;
+use Monei\Concurrency\Model\Backend;
+use Monei\Concurrency\Model\CaptureGuard;
+use Monei\Concurrency\Model\Config;
+use Monei\Concurrency\Model\Lock\RedisLockManager;
+use Monei\Concurrency\Model\OrderFence;
+use Monei\Concurrency\Model\OrderProcessor;
+use Monei\Concurrency\Model\Webhook\CaptureOnSucceeded;
+use Monei\Concurrency\Model\Webhook\Handler;
+use Monei\Concurrency\Plugin\GuardPaymentProcessor;
+use Monei\Concurrency\Plugin\GuardSaleOperation;
 use Monei\Concurrency\Tests\Magento\Doubles\Gateway;
 
 /**
@@ -33,17 +36,23 @@ final class App
     public readonly Handler $handler;
     public readonly RedisLockManager $lockManager;
 
-    public function __construct(array $env, ?Shop $shop = null, ?PaymentUpdateProcessorInterface $processor = null)
+    /** @param bool $guarded false: the sales doubles without the module's capture plugins */
+    public function __construct(array $env, ?Shop $shop = null, ?PaymentUpdateProcessorInterface $processor = null, bool $guarded = true, ?ResourceConnection $resource = null)
     {
-        $this->config = new Config(new DeploymentConfig([Config::ENV_KEY => $env]));
+        $this->config = new Config(new DeploymentConfig([Config::ENV_KEY => $env], []));
         $this->backend = new Backend($this->config);
         $this->lockManager = new RedisLockManager($this->backend);
         if ($shop !== null) {
-            $this->resource = $shop->resource();
+            $this->resource = $resource ?? $shop->resource();
             $this->gateway = $shop->gateway();
             $this->captureGuard = new CaptureGuard($this->backend, $this->resource);
-            $this->orderFactory = new OrderFactory($this->resource, $this->gateway, $this->captureGuard);
-            $this->orderProcessor = new OrderProcessor($this->backend, $this->orderFactory, $this->resource);
+            $this->orderFactory = new OrderFactory(
+                $this->resource,
+                $this->gateway,
+                $guarded ? new GuardPaymentProcessor($this->captureGuard) : null,
+                $guarded ? new GuardSaleOperation($this->captureGuard) : null,
+            );
+            $this->orderProcessor = new OrderProcessor($this->backend, $this->orderFactory, $this->resource, new OrderFence($this->resource));
             $this->handler = new Handler($this->backend, $this->orderProcessor, $processor ?? new CaptureOnSucceeded());
         }
     }

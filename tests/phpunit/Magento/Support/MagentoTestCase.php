@@ -4,12 +4,13 @@ declare(strict_types=1);
 
 namespace Monei\Concurrency\Tests\Magento\Support;
 
-use Monei\Concurrency\Magento\Webhook\PaymentUpdateProcessorInterface;
+use Monei\Concurrency\Api\PaymentUpdateProcessorInterface;
 use Monei\Concurrency\Tests\Support\RedisTestCase;
 
 /**
  * Base of the Magento module tests: the test's own key prefix in env.php's
- * monei_concurrency array, an SQLite shop in the test's scratch directory.
+ * monei_concurrency array, a shop database of its own on the test MariaDB
+ * (dropped after the test).
  */
 abstract class MagentoTestCase extends RedisTestCase
 {
@@ -19,6 +20,7 @@ abstract class MagentoTestCase extends RedisTestCase
 
     protected function tearDown(): void
     {
+        $this->shop?->drop();
         $this->shop = null;
         parent::tearDown();
     }
@@ -35,13 +37,13 @@ abstract class MagentoTestCase extends RedisTestCase
 
     protected function shop(): Shop
     {
-        return $this->shop ??= new Shop($this->tmp());
+        return $this->shop ??= new Shop();
     }
 
     /** A new object graph for this process (call it again inside forked children). */
-    protected function app(array $env = [], ?PaymentUpdateProcessorInterface $processor = null, bool $withShop = true): App
+    protected function app(array $env = [], ?PaymentUpdateProcessorInterface $processor = null, bool $withShop = true, bool $guarded = true): App
     {
-        return new App($this->env($env), $withShop ? $this->shop() : null, $processor);
+        return new App($this->env($env), $withShop ? $this->shop() : null, $processor, $guarded);
     }
 
     /** A MONEI-Signature header for $body. */

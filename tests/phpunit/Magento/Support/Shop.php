@@ -8,38 +8,52 @@ use Magento\Framework\App\ResourceConnection;
 use Monei\Concurrency\Tests\Magento\Doubles\Gateway;
 
 /**
- * A shop database in SQLite (sales_order, sales_order_payment, order_notes)
- * and the gateway's capture log in a second SQLite file. Every process opens
- * its own connections (resource(), gateway()), so forked children never
- * share a PDO handle with the parent.
+ * A shop database of its own on the test's MariaDB: the sales tables the
+ * doubles use (a subset of Magento's columns), the module's own tables from
+ * its etc/db_schema.xml, and the gateway's capture log. Every process opens
+ * its own connections (resource(), gateway(), pdo()), so forked children
+ * never share a connection with the parent.
  */
 final class Shop
 {
-    public readonly string $db;
-    public readonly string $gatewayDb;
+    public readonly string $database;
+    public readonly string $dsn;
 
-    public function __construct(string $dir)
+    public function __construct()
     {
-        $this->db = $dir . '/shop.sqlite';
-        $this->gatewayDb = $dir . '/gateway.sqlite';
+        $this->database = MariaDb::createDatabase();
+        $this->dsn = MariaDb::dsn($this->database);
         $pdo = $this->pdo();
-        $pdo->exec('PRAGMA journal_mode = WAL');
-        $pdo->exec('CREATE TABLE IF NOT EXISTS sales_order (entity_id INTEGER PRIMARY KEY AUTOINCREMENT,
-            increment_id TEXT NOT NULL UNIQUE, state TEXT, status TEXT,
-            base_grand_total REAL NOT NULL, base_total_paid REAL NOT NULL DEFAULT 0)');
-        $pdo->exec('CREATE TABLE IF NOT EXISTS sales_order_payment (entity_id INTEGER PRIMARY KEY AUTOINCREMENT,
-            parent_id INTEGER NOT NULL, method TEXT, base_amount_paid REAL NOT NULL DEFAULT 0,
-            amount_paid REAL NOT NULL DEFAULT 0, last_trans_id TEXT)');
-        $pdo->exec('CREATE TABLE IF NOT EXISTS order_notes (id INTEGER PRIMARY KEY AUTOINCREMENT, increment_id TEXT, note TEXT)');
-        Gateway::createSchema($this->gatewayDb);
+        $pdo->exec('CREATE TABLE sales_order (entity_id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+            increment_id VARCHAR(50) NOT NULL UNIQUE, state VARCHAR(32), status VARCHAR(32),
+            base_grand_total DECIMAL(20,4) NOT NULL, base_total_paid DECIMAL(20,4) NULL,
+            total_paid DECIMAL(20,4) NULL, base_total_invoiced DECIMAL(20,4) NULL,
+            processed_count INT NOT NULL DEFAULT 0) ENGINE=InnoDB');
+        $pdo->exec('CREATE TABLE sales_order_payment (entity_id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+            parent_id INT UNSIGNED NOT NULL, method VARCHAR(128), base_amount_paid DECIMAL(20,4) NULL,
+            amount_paid DECIMAL(20,4) NULL, base_amount_paid_online DECIMAL(20,4) NULL,
+            base_amount_authorized DECIMAL(20,4) NULL, last_trans_id VARCHAR(255) NULL) ENGINE=InnoDB');
+        $pdo->exec('CREATE TABLE sales_invoice (entity_id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+            order_id INT UNSIGNED NOT NULL, state SMALLINT NOT NULL, base_grand_total DECIMAL(20,4) NOT NULL,
+            transaction_id VARCHAR(255) NULL) ENGINE=InnoDB');
+        $pdo->exec('CREATE TABLE order_notes (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+            increment_id VARCHAR(50), note VARCHAR(255)) ENGINE=InnoDB');
+        foreach (MariaDb::tablesOf(__DIR__ . '/../../../../php/magento/Concurrency/etc/db_schema.xml') as $sql) {
+            $pdo->exec($sql);
+        }
+        Gateway::createSchema($pdo);
+        \Monei\MoneiPayment\Model\PaymentProcessor::createSchema($pdo);
+    }
+
+    public function drop(): void
+    {
+        MariaDb::dropDatabase($this->database);
     }
 
     /** A fresh autocommit connection to the shop database. */
     public function pdo(): \PDO
     {
-        $pdo = new \PDO('sqlite:' . $this->db, null, null, [\PDO::ATTR_ERRMODE => \PDO::ERRMODE_EXCEPTION, \PDO::ATTR_TIMEOUT => 20]);
-        $pdo->exec('PRAGMA busy_timeout = 20000');
-        return $pdo;
+        return MariaDb::pdo($this->database);
     }
 
     /** Adds an order with a MONEI payment; returns the payment's entity id. */
@@ -55,12 +69,12 @@ final class Shop
 
     public function resource(): ResourceConnection
     {
-        return new ResourceConnection($this->db);
+        return new ResourceConnection($this->dsn);
     }
 
     public function gateway(): Gateway
     {
-        return new Gateway($this->gatewayDb);
+        return new Gateway($this->dsn);
     }
 
     /** @return array<string, mixed> the sales_order row */
@@ -68,7 +82,7 @@ final class Shop
     {
         $st = $this->pdo()->prepare('SELECT * FROM sales_order WHERE increment_id = ?');
         $st->execute([$incrementId]);
-        return $st->fetch(\PDO::FETCH_ASSOC) ?: [];
+        return $st->fetch() ?: [];
     }
 
     /** @return array<string, mixed> the sales_order_payment row of the order */
@@ -76,7 +90,15 @@ final class Shop
     {
         $st = $this->pdo()->prepare('SELECT p.* FROM sales_order_payment p JOIN sales_order o ON o.entity_id = p.parent_id WHERE o.increment_id = ?');
         $st->execute([$incrementId]);
-        return $st->fetch(\PDO::FETCH_ASSOC) ?: [];
+        return $st->fetch() ?: [];
+    }
+
+    /** How many invoices the order has. */
+    public function invoices(string $incrementId): int
+    {
+        $st = $this->pdo()->prepare('SELECT COUNT(*) FROM sales_invoice i JOIN sales_order o ON o.entity_id = i.order_id WHERE o.increment_id = ?');
+        $st->execute([$incrementId]);
+        return (int) $st->fetchColumn();
     }
 
     /** @return list<string> */

@@ -2,9 +2,9 @@
 
 declare(strict_types=1);
 
-namespace Monei\Concurrency\Magento\Console\Command;
+namespace Monei\Concurrency\Console\Command;
 
-use Monei\Concurrency\Magento\Lock\RedisLockManager;
+use Monei\Concurrency\Model\Lock\RedisLockManager;
 
 /** Shared formatting of the holder records returned by locks() and inspect(). */
 final class LockRows

@@ -2,10 +2,10 @@
 
 declare(strict_types=1);
 
-namespace Monei\Concurrency\Magento\Console\Command;
+namespace Monei\Concurrency\Console\Command;
 
-use Monei\Concurrency\Magento\Backend;
-use Monei\Concurrency\Magento\Lock\RedisLockManager;
+use Monei\Concurrency\Model\Backend;
+use Monei\Concurrency\Model\Lock\RedisLockManager;
 use Symfony\Component\Console\Command\Command;
 use Symfony\Component\Console\Input\InputArgument;
 use Symfony\Component\Console\Input\InputInterface;

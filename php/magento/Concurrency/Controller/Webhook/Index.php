@@ -10,15 +10,13 @@ use Magento\Framework\App\Request\Http;
 use Magento\Framework\App\Request\InvalidRequestException;
 use Magento\Framework\App\RequestInterface;
 use Magento\Framework\Controller\Result\RawFactory;
-use Monei\Concurrency\Magento\Webhook\Handler;
+use Monei\Concurrency\Model\Webhook\Handler;
 
 /**
  * POST /monei_concurrency/webhook: MONEI's payment callbacks.
  *
- * The class lives in Monei\Concurrency\Controller (mapped to Controller/ in
- * composer.json) rather than under Monei\Concurrency\Magento because
- * Magento's router derives controller class names from the module name
- * Monei_Concurrency. All decisions are in Webhook\Handler.
+ * Magento's router finds it from the module name Monei_Concurrency and the
+ * route (Controller/Webhook/Index). All decisions are in Model\Webhook\Handler.
  */
 class Index implements HttpPostActionInterface, CsrfAwareActionInterface
 {

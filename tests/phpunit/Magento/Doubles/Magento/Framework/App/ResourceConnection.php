@@ -5,12 +5,12 @@ declare(strict_types=1);
 namespace Magento\Framework\App;
 
 use Magento\Framework\DB\Adapter\AdapterInterface;
-use Monei\Concurrency\Tests\Magento\Doubles\PdoSqliteAdapter;
+use Monei\Concurrency\Tests\Magento\Doubles\PdoMysqlAdapter;
 
 /**
  * Double of Magento's ResourceConnection: every resource name ("default",
- * "sales", ...) maps to one connection, a PDO SQLite adapter opened on
- * first use (so a forked child that builds its own ResourceConnection gets
+ * "sales", ...) maps to one connection to the test's MariaDB database, opened
+ * on first use (so a forked child that builds its own ResourceConnection gets
  * its own connection). getTableName() adds the table prefix, if any.
  */
 class ResourceConnection
@@ -19,13 +19,13 @@ class ResourceConnection
 
     private ?AdapterInterface $connection = null;
 
-    public function __construct(private string $sqliteFile, private string $tablePrefix = '')
+    public function __construct(private string $dsn, private string $tablePrefix = '')
     {
     }
 
     public function getConnection($resourceName = self::DEFAULT_CONNECTION)
     {
-        return $this->connection ??= new PdoSqliteAdapter($this->sqliteFile);
+        return $this->connection ??= new PdoMysqlAdapter($this->dsn);
     }
 
     public function getTableName($modelEntity, $connectionName = self::DEFAULT_CONNECTION)

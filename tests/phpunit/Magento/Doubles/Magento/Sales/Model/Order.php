@@ -5,23 +5,34 @@ declare(strict_types=1);
 namespace Magento\Sales\Model;
 
 use Magento\Framework\App\ResourceConnection;
+use Magento\Sales\Model\Order\Invoice;
 use Magento\Sales\Model\Order\Payment;
+use Magento\Sales\Model\Order\Payment\Operations\CaptureOperation;
+use Magento\Sales\Model\Order\Payment\Operations\RegisterCaptureNotificationOperation;
+use Magento\Sales\Model\Order\Payment\Operations\SaleOperation;
+use Magento\Sales\Model\Order\Payment\Processor;
 use Monei\Concurrency\Tests\Magento\Doubles\Gateway;
 
 /**
- * Double of Magento's Order, stored in the sales_order / sales_order_payment
- * tables of the ResourceConnection double. Only what the module and the
- * tests use, with Magento's signatures.
+ * Double of Magento's Order, stored in sales_order / sales_order_payment /
+ * sales_invoice of the ResourceConnection double. Only what the modules and
+ * the tests use, with Magento's signatures. As in Magento, the order is read
+ * with a plain SELECT, its payment is the first of its payments, and save()
+ * writes the order, its payment and the related objects (new invoices) in
+ * one transaction.
  */
-class Order
+class Order implements \Magento\Sales\Api\Data\OrderInterface
 {
     private array $data = [];
     private ?Payment $payment = null;
+    /** @var list<object> */
+    private array $related = [];
 
     public function __construct(
         private ResourceConnection $resource,
         private ?Gateway $gateway = null,
-        private ?object $capturePlugin = null,
+        private ?object $processorPlugin = null,
+        private ?object $salePlugin = null,
     ) {
     }
 
@@ -35,13 +46,20 @@ class Order
         );
         $this->data = is_array($row) ? $row : [];
         $this->payment = null;
+        $this->related = [];
         if ($this->data !== []) {
             $p = $connection->fetchRow(
-                'SELECT * FROM ' . $this->resource->getTableName('sales_order_payment') . ' WHERE parent_id = ?',
+                'SELECT * FROM ' . $this->resource->getTableName('sales_order_payment') . ' WHERE parent_id = ? ORDER BY entity_id LIMIT 1',
                 [(int) $this->data['entity_id']],
             );
             if (is_array($p)) {
-                $this->payment = new Payment\Interceptor($p, $this, $this->gateway, $this->capturePlugin);
+                $gateway = $this->gateway ?? throw new \LogicException('no gateway configured in the Order double');
+                $processor = new Processor\Interceptor(
+                    new CaptureOperation($gateway),
+                    new RegisterCaptureNotificationOperation($gateway),
+                    $this->processorPlugin,
+                );
+                $this->payment = new Payment($p, $this, $processor, new SaleOperation\Interceptor($gateway, $this->salePlugin));
             }
         }
         return $this;
@@ -87,10 +105,33 @@ class Order
         return $this->data['base_total_paid'] ?? null;
     }
 
+    public function setBaseTotalPaid($baseTotalPaid)
+    {
+        return $this->setData('base_total_paid', $baseTotalPaid);
+    }
+
     /** @return Payment|null */
     public function getPayment()
     {
         return $this->payment;
+    }
+
+    /**
+     * An invoice for what is not invoiced yet (Magento prepares it from the
+     * item quantities left to invoice).
+     *
+     * @return Invoice
+     */
+    public function prepareInvoice($qtys = [])
+    {
+        return new Invoice($this, (float) $this->getBaseGrandTotal() - (float) ($this->data['base_total_invoiced'] ?? 0));
+    }
+
+    /** @return $this */
+    public function addRelatedObject(\Magento\Framework\Model\AbstractModel $object)
+    {
+        $this->related[] = $object;
+        return $this;
     }
 
     public function getData($key = '', $index = null)
@@ -109,7 +150,7 @@ class Order
         return $this;
     }
 
-    /** Writes the order and its payment (Magento saves the payment with the order). @return $this */
+    /** Writes the order, its payment and its related objects. @return $this */
     public function save()
     {
         if ($this->getId() === null) {
@@ -118,13 +159,16 @@ class Order
         $connection = $this->resource->getConnection();
         $connection->beginTransaction();
         try {
-            $columns = array_diff(array_keys($this->data), ['entity_id']);
-            $connection->query(
-                'UPDATE ' . $this->resource->getTableName('sales_order') . ' SET '
-                . implode(', ', array_map(static fn ($c) => "$c = ?", $columns)) . ' WHERE entity_id = ?',
-                [...array_map(fn ($c) => $this->data[$c], $columns), $this->getId()],
+            $connection->update(
+                $this->resource->getTableName('sales_order'),
+                array_diff_key($this->data, ['entity_id' => true]),
+                ['entity_id = ?' => $this->getId()],
             );
             $this->payment?->save();
+            foreach ($this->related as $object) {
+                $object->save();
+            }
+            $this->related = [];
             $connection->commit();
         } catch (\Throwable $e) {
             $connection->rollBack();
@@ -133,7 +177,7 @@ class Order
         return $this;
     }
 
-    /** @internal for the Payment double */
+    /** @internal for the Payment and Invoice doubles */
     public function resource(): ResourceConnection
     {
         return $this->resource;

@@ -5,9 +5,9 @@ declare(strict_types=1);
 namespace Magento\Framework\DB\Adapter;
 
 /**
- * Double of Magento's AdapterInterface: the methods the module (and the
- * order doubles) call, with Magento's signatures; the real interface has
- * many more.
+ * Double of Magento's AdapterInterface: the methods the modules (and the
+ * order doubles) call, with Magento's signatures (see signatures.json); the
+ * real interface has many more.
  */
 interface AdapterInterface
 {
@@ -28,4 +28,16 @@ interface AdapterInterface
 
     /** @return string|false */
     public function fetchOne($sql, $bind = []);
+
+    /** @return array */
+    public function fetchAll($sql, $bind = [], $fetchMode = null);
+
+    /** @return int */
+    public function insert($table, array $bind);
+
+    /** @return int */
+    public function update($table, array $bind, $where = '');
+
+    /** @return int 0 when no transaction is open */
+    public function getTransactionLevel();
 }

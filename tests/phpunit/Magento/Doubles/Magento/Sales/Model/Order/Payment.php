@@ -4,23 +4,31 @@ declare(strict_types=1);
 
 namespace Magento\Sales\Model\Order;
 
+use Magento\Sales\Api\Data\OrderPaymentInterface;
 use Magento\Sales\Model\Order;
-use Monei\Concurrency\Tests\Magento\Doubles\Gateway;
+use Magento\Sales\Model\Order\Payment\Operations\SaleOperation;
+use Magento\Sales\Model\Order\Payment\Processor;
 
 /**
- * Double of Magento's Order\Payment. capture() follows Magento's flow:
- * capture(null) prepares an invoice for what is left to pay and registers it,
- * and the invoice calls capture($invoice) on the order's payment (the
- * interceptor, so the plugins run again); capture($invoice) calls the
- * gateway and adds the amount to amount_paid / base_amount_paid (and the
- * order's total_paid), saved with the order.
+ * Double of Magento's Order\Payment, with Magento's order of events:
+ * - capture($invoice) hands the invoice to the payment processor (capture
+ *   operation: the gateway call); capture(null) too, and the capture
+ *   operation prepares, registers and captures an invoice, whose capture
+ *   comes back through capture($invoice);
+ * - place() of an authorize-and-capture method runs the sale operation;
+ * - registerCaptureNotification() goes to the processor's notification operation;
+ * - base_amount_paid / amount_paid are raised only by pay(), which
+ *   Invoice::pay() calls after the capture.
  */
-class Payment
+class Payment implements OrderPaymentInterface
 {
+    private ?Invoice $createdInvoice = null;
+
     public function __construct(
         protected array $data,
         protected Order $order,
-        protected ?Gateway $gateway = null,
+        private Processor $orderPaymentProcessor,
+        private SaleOperation $saleOperation,
     ) {
     }
 
@@ -50,29 +58,60 @@ class Payment
         return $this->data['last_trans_id'] ?? null;
     }
 
+    public function setLastTransId($id)
+    {
+        $this->data['last_trans_id'] = $id;
+        return $this;
+    }
+
     public function getData($key = '', $index = null)
     {
         return $key === '' ? $this->data : ($this->data[$key] ?? null);
     }
 
     /** @return $this */
+    public function setData($key, $value = null)
+    {
+        $this->data[$key] = $value;
+        return $this;
+    }
+
+    public function setCreatedInvoice($invoice)
+    {
+        $this->createdInvoice = $invoice;
+        return $this;
+    }
+
+    public function getCreatedInvoice()
+    {
+        return $this->createdInvoice;
+    }
+
+    /** Both forms go to the processor; see CaptureOperation. @return $this */
     public function capture($invoice = null)
     {
-        if ($invoice === null) {
-            $left = (float) $this->order->getBaseGrandTotal() - (float) $this->getBaseAmountPaid();
-            $invoice = new Invoice($this->order, $left);
-            $invoice->register();
-            return $this;
-        }
+        return $this->orderPaymentProcessor->capture($this, $invoice);
+    }
+
+    /** Authorize and capture at order placement (payment action authorize_capture). @return $this */
+    public function place()
+    {
+        $this->saleOperation->execute($this);
+        return $this;
+    }
+
+    /** @return $this */
+    public function registerCaptureNotification($amount, $skipFraudDetection = false)
+    {
+        return $this->orderPaymentProcessor->registerCaptureNotification($this, $amount, $skipFraudDetection);
+    }
+
+    /** Called by Invoice::pay(): the invoice's amount is now paid. @return $this */
+    public function pay($invoice)
+    {
         $amount = (float) $invoice->getBaseGrandTotal();
-        if ($this->gateway === null) {
-            throw new \LogicException('no gateway configured in the Payment double');
-        }
-        $txn = $this->gateway->capture((string) $this->order->getIncrementId(), (int) $this->getId(), $amount);
         $this->data['base_amount_paid'] = (float) $this->getBaseAmountPaid() + $amount;
         $this->data['amount_paid'] = (float) $this->getAmountPaid() + $amount;
-        $this->data['last_trans_id'] = $txn;
-        $this->order->setData('base_total_paid', (float) $this->order->getBaseTotalPaid() + $amount);
         return $this;
     }
 
@@ -80,11 +119,10 @@ class Payment
     public function save()
     {
         $resource = $this->order->resource();
-        $columns = array_diff(array_keys($this->data), ['entity_id']);
-        $resource->getConnection()->query(
-            'UPDATE ' . $resource->getTableName('sales_order_payment') . ' SET '
-            . implode(', ', array_map(static fn ($c) => "$c = ?", $columns)) . ' WHERE entity_id = ?',
-            [...array_map(fn ($c) => $this->data[$c], $columns), $this->getId()],
+        $resource->getConnection()->update(
+            $resource->getTableName('sales_order_payment'),
+            array_diff_key($this->data, ['entity_id' => true]),
+            ['entity_id = ?' => $this->getId()],
         );
         return $this;
     }
