@@ -2,20 +2,6 @@
 
 declare(strict_types=1);
 
-// Bug: a Redis password containing a raw '/' (common in generated base64
-// passwords) is printed in clear text:
-//   new ProcessingLock(['redis_url' => 'redis://app:Ab/Cd@127.0.0.1:6379'])
-//   -> InvalidArgumentException: invalid redis_url "redis://app:Ab/Cd@127.0.0.1:6379": cannot parse
-// and phpinfo() shows monei_concurrency.redis_url unmasked for such a URL.
-//
-// Diagnosis: core/src/config.rs mask_url() (line ~210) takes the authority
-// as everything up to the FIRST '/' after "://", so for ":Ab/Cd@host" the
-// authority is ":Ab", which has no '@', and the URL is returned as is. The
-// userinfo should be found by the LAST '@' before the path (or the
-// password masked whenever the URL cannot be parsed). Both the error
-// message (pool.rs endpoint(): cfg.masked_url()) and phpinfo (src/lib.rs,
-// mask_url) go through it.
-
 namespace Monei\Concurrency\Tests;
 
 use Monei\Concurrency\InvalidArgumentException;
@@ -24,6 +10,11 @@ use Monei\Concurrency\Tests\Support\PhpProcess;
 use Monei\Concurrency\Tests\Support\RedisTestCase;
 use PHPUnit\Framework\Attributes\DataProvider;
 
+/**
+ * Passwords stay masked in messages and phpinfo() however they are written,
+ * including generated ones with a raw '/' (the user info ends at the last
+ * '@' before the query, not at the first '/').
+ */
 final class UrlPasswordMaskingTest extends RedisTestCase
 {
     /** @return iterable<string, array{string}> */
