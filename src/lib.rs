@@ -61,7 +61,6 @@ extern "C" fn request_shutdown(_ty: i32, _module_number: i32) -> i32 {
 /// with the password in the Redis URL masked (PHP's own INI table would print it).
 extern "C" fn info(_module: *mut ModuleEntry) {
     let _ = std::panic::catch_unwind(|| {
-        use monei_concurrency_core::config::LOCK_SETTINGS;
         use monei_concurrency_core::url::mask_url;
         let shown = |name: &str, v: Option<String>| {
             let v = v.unwrap_or_default();
@@ -80,7 +79,7 @@ extern "C" fn info(_module: *mut ModuleEntry) {
         info_table_end!();
         info_table_start!();
         info_table_header!("Directive", "Local Value", "Master Value");
-        for name in LOCK_SETTINGS {
+        for name in monei_concurrency_core::settings::names() {
             info_table_row!(
                 format!("monei_concurrency.{name}"),
                 shown(name, php::ini::get(name)),

@@ -4,7 +4,9 @@
 //! [`Value`]s; every rule about names, types and ranges lives here.
 
 use crate::error::{Error, Result};
+use crate::settings::{self, Kind, SETTINGS};
 use crate::url::mask_url;
+use once_cell::sync::Lazy;
 use std::time::Duration;
 
 /// Longest lease or wait accepted anywhere: one day.
@@ -36,23 +38,32 @@ pub struct Config {
 }
 
 impl Default for Config {
+    /// Every setting at its declared default ([`crate::settings::SETTINGS`]).
     fn default() -> Self {
-        Config {
-            redis_url: "redis://127.0.0.1:6379".into(),
-            key_prefix: "monei:".into(),
-            lock_ttl_ms: 30_000,
-            lock_wait_ms: 10_000,
-            max_hold_ms: 600_000,
-            connect_timeout_ms: 1_000,
-            io_timeout_ms: 2_000,
-            slow_hold_ms: 5_000,
-            tls_ca_file: String::new(),
-            tls_cert_file: String::new(),
-            tls_key_file: String::new(),
-            min_replicas_ack: 0,
-            replica_ack_timeout_ms: 500,
-            reply_spin_us: 100,
-        }
+        static DEFAULT: Lazy<Config> = Lazy::new(|| {
+            let mut cfg = Config {
+                redis_url: String::new(),
+                key_prefix: String::new(),
+                lock_ttl_ms: 0,
+                lock_wait_ms: 0,
+                max_hold_ms: 0,
+                connect_timeout_ms: 0,
+                io_timeout_ms: 0,
+                slow_hold_ms: 0,
+                tls_ca_file: String::new(),
+                tls_cert_file: String::new(),
+                tls_key_file: String::new(),
+                min_replicas_ack: 0,
+                replica_ack_timeout_ms: 0,
+                reply_spin_us: 0,
+            };
+            for s in &SETTINGS {
+                cfg.set(s.name, Value::Str(s.default.into()), true)
+                    .expect("the declared defaults are valid");
+            }
+            cfg
+        });
+        DEFAULT.clone()
     }
 }
 
@@ -78,74 +89,57 @@ impl Value {
     }
 }
 
-/// Names of the settings shared by all lock classes, in INI order.
-pub const LOCK_SETTINGS: &[&str] = &[
-    "redis_url",
-    "key_prefix",
-    "lock_ttl_ms",
-    "lock_wait_ms",
-    "max_hold_ms",
-    "connect_timeout_ms",
-    "io_timeout_ms",
-    "slow_hold_ms",
-    "tls_ca_file",
-    "tls_cert_file",
-    "tls_key_file",
-    "min_replicas_ack",
-    "replica_ack_timeout_ms",
-    "reply_spin_us",
-];
-
 impl Config {
-    /// Applies one setting. `from_ini` relaxes typing: INI values are always
-    /// strings, so digits are accepted there but not in option arrays.
+    /// Applies one setting, checked as [`crate::settings::SETTINGS`]
+    /// declares it. `from_ini` relaxes typing: INI values are always strings,
+    /// so digits are accepted there but not in option arrays.
     pub fn set(&mut self, name: &str, value: Value, from_ini: bool) -> Result<()> {
-        match name {
-            "redis_url" => {
+        let Some(setting) = settings::find(name) else {
+            return Err(Error::invalid(format!(
+                "unknown option \"{}\"; known options: {}",
+                printable(name),
+                settings::names().collect::<Vec<_>>().join(", ")
+            )));
+        };
+        let (text, number) = match setting.kind {
+            Kind::Url => {
                 let url = string_setting(name, value)?;
                 validate_url(&url)?;
-                self.redis_url = url;
+                (url, 0)
             }
-            "key_prefix" => {
+            Kind::Prefix => {
                 let prefix = string_setting(name, value)?;
                 validate_prefix(&prefix)?;
-                self.key_prefix = prefix;
+                (prefix, 0)
             }
-            "lock_ttl_ms" => self.lock_ttl_ms = ms_setting(name, value, from_ini, 1)?,
-            "lock_wait_ms" => self.lock_wait_ms = ms_setting(name, value, from_ini, 0)?,
-            "max_hold_ms" => self.max_hold_ms = ms_setting(name, value, from_ini, 1)?,
-            "connect_timeout_ms" => self.connect_timeout_ms = ms_setting(name, value, from_ini, 1)?,
-            "io_timeout_ms" => self.io_timeout_ms = ms_setting(name, value, from_ini, 1)?,
-            "slow_hold_ms" => self.slow_hold_ms = ms_setting(name, value, from_ini, 1)?,
-            "tls_ca_file" => self.tls_ca_file = string_setting(name, value)?,
-            "tls_cert_file" => self.tls_cert_file = string_setting(name, value)?,
-            "tls_key_file" => self.tls_key_file = string_setting(name, value)?,
-            "min_replicas_ack" => {
-                let n = ms_setting(name, value, from_ini, 0)?;
-                if n > 16 {
-                    return Err(Error::invalid("min_replicas_ack must be between 0 and 16"));
-                }
-                self.min_replicas_ack = n;
-            }
-            "replica_ack_timeout_ms" => {
-                self.replica_ack_timeout_ms = ms_setting(name, value, from_ini, 1)?
-            }
-            "reply_spin_us" => {
-                let us = int_setting(name, value, from_ini)?;
-                if !(0..=MAX_SPIN_US as i64).contains(&us) {
+            Kind::Path => (string_setting(name, value)?, 0),
+            Kind::Millis { min } => (String::new(), ms_setting(name, value, from_ini, min)?),
+            Kind::Count { max } => {
+                let n = int_setting(name, value, from_ini)?;
+                if !(0..=max as i64).contains(&n) {
                     return Err(Error::invalid(format!(
-                        "reply_spin_us must be between 0 and {MAX_SPIN_US} µs, got {us}"
+                        "{name} must be between 0 and {max}, got {n}"
                     )));
                 }
-                self.reply_spin_us = us as u64;
+                (String::new(), n as u64)
             }
-            _ => {
-                return Err(Error::invalid(format!(
-                    "unknown option \"{}\"; known options: {}",
-                    printable(name),
-                    LOCK_SETTINGS.join(", ")
-                )))
-            }
+        };
+        match name {
+            "redis_url" => self.redis_url = text,
+            "key_prefix" => self.key_prefix = text,
+            "lock_ttl_ms" => self.lock_ttl_ms = number,
+            "lock_wait_ms" => self.lock_wait_ms = number,
+            "max_hold_ms" => self.max_hold_ms = number,
+            "connect_timeout_ms" => self.connect_timeout_ms = number,
+            "io_timeout_ms" => self.io_timeout_ms = number,
+            "slow_hold_ms" => self.slow_hold_ms = number,
+            "tls_ca_file" => self.tls_ca_file = text,
+            "tls_cert_file" => self.tls_cert_file = text,
+            "tls_key_file" => self.tls_key_file = text,
+            "min_replicas_ack" => self.min_replicas_ack = number,
+            "replica_ack_timeout_ms" => self.replica_ack_timeout_ms = number,
+            "reply_spin_us" => self.reply_spin_us = number,
+            _ => unreachable!("every declared setting has a field"),
         }
         Ok(())
     }
@@ -162,10 +156,10 @@ impl Config {
         for (name, value) in options {
             if extras.contains(&name.as_str()) {
                 rest.push((name.clone(), value.clone()));
-            } else if LOCK_SETTINGS.contains(&name.as_str()) {
+            } else if settings::find(name).is_some() {
                 self.set(name, value.clone(), false)?;
             } else {
-                let mut known: Vec<&str> = LOCK_SETTINGS.to_vec();
+                let mut known: Vec<&str> = settings::names().collect();
                 known.extend_from_slice(extras);
                 return Err(Error::invalid(format!(
                     "unknown option \"{}\"; known options: {}",

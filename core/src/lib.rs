@@ -19,6 +19,7 @@ mod protocol;
 pub mod registry;
 pub mod resp;
 mod scripts;
+pub mod settings;
 pub mod signature;
 pub mod spin;
 pub mod state_machine;

@@ -4,31 +4,13 @@ use crate::php::args::Options;
 use ext_php_rs::ffi::{zend_ini_entry, zend_string};
 use ext_php_rs::flags::IniEntryPermission;
 use ext_php_rs::types::ZendStr;
-use ext_php_rs::zend::{IniEntryDef, IniEntryDefs};
-use monei_concurrency_core::config::LOCK_SETTINGS;
+use ext_php_rs::zend::IniEntryDef;
+use monei_concurrency_core::settings::{self, SETTINGS};
 use monei_concurrency_core::{Config, Error, Value};
-use std::ffi::{c_char, c_int, c_void, CStr};
-
-static ENTRIES: IniEntryDefs<15> = IniEntryDefs::new([
-    entry(c"monei_concurrency.redis_url", c"redis://127.0.0.1:6379"),
-    entry(c"monei_concurrency.key_prefix", c"monei:"),
-    entry(c"monei_concurrency.lock_ttl_ms", c"30000"),
-    entry(c"monei_concurrency.lock_wait_ms", c"10000"),
-    entry(c"monei_concurrency.max_hold_ms", c"600000"),
-    entry(c"monei_concurrency.connect_timeout_ms", c"1000"),
-    entry(c"monei_concurrency.io_timeout_ms", c"2000"),
-    entry(c"monei_concurrency.slow_hold_ms", c"5000"),
-    entry(c"monei_concurrency.tls_ca_file", c""),
-    entry(c"monei_concurrency.tls_cert_file", c""),
-    entry(c"monei_concurrency.tls_key_file", c""),
-    entry(c"monei_concurrency.min_replicas_ack", c"0"),
-    entry(c"monei_concurrency.replica_ack_timeout_ms", c"500"),
-    entry(c"monei_concurrency.reply_spin_us", c"100"),
-    IniEntryDef::end(),
-]);
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 
 /// An INI entry anyone may set, checked by [`on_modify`].
-const fn entry(name: &'static CStr, default: &'static CStr) -> IniEntryDef {
+fn entry(name: &'static CStr, default: &'static CStr) -> IniEntryDef {
     let mut e = IniEntryDef::new(name, default, IniEntryPermission::All);
     e.on_modify = Some(on_modify);
     e
@@ -74,8 +56,28 @@ unsafe extern "C" fn on_modify(
     }
 }
 
+/// Registers `monei_concurrency.<name>` for every setting the core declares.
+/// PHP keeps the table for the life of the process, so it is leaked on purpose
+/// (once, at module startup).
 pub fn register(module_number: i32) {
-    IniEntryDef::register(ENTRIES.as_slice(), module_number);
+    let leak = |s: String| -> &'static CStr {
+        Box::leak(
+            CString::new(s)
+                .expect("setting names and defaults have no NUL")
+                .into_boxed_c_str(),
+        )
+    };
+    let mut entries: Vec<IniEntryDef> = SETTINGS
+        .iter()
+        .map(|s| {
+            entry(
+                leak(format!("monei_concurrency.{}", s.name)),
+                leak(s.default.into()),
+            )
+        })
+        .collect();
+    entries.push(IniEntryDef::end());
+    IniEntryDef::register(Box::leak(entries.into_boxed_slice()), module_number);
 }
 
 extern "C" {
@@ -117,7 +119,7 @@ fn read(setting: &str, master: bool) -> Option<String> {
 /// Configuration from the INI entries only.
 pub fn config() -> Result<Config, Error> {
     let mut cfg = Config::default();
-    for name in LOCK_SETTINGS {
+    for name in settings::names() {
         if let Some(v) = get(name) {
             cfg.set(name, Value::Str(v), true)
                 .map_err(|e| Error::invalid(format!("INI monei_concurrency.{name}: {e}")))?;
