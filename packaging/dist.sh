@@ -32,4 +32,4 @@ env -i HOME="$HOME" RUSTUP_HOME="$rustup_home" PATH="$cargo_home/bin:/usr/local/
   "$(command -v chroot)" "$MONEI_TRIXIE_DIR" "$root/packaging/pie-binary.sh" "$tarball" "$root/dist" "$work"
 chroot_unmount_all
 say "PHP 8.4 binary (Debian 13 chroot) in $(( $(date +%s) - t0 )) s"
-ls -l dist/
+echo "dist: PASS $(cd dist && for f in monei_concurrency-*.tgz php_monei_concurrency-*.tgz; do printf '%s (%s) ' "$f" "$(du -h "$f" | cut -f1)"; done)"

@@ -12,6 +12,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 status=0
+summary=""
 for pair in 8.2:bookworm 8.4:trixie; do
   php=${pair%%:*}
   suite=${pair#*:}
@@ -27,5 +28,7 @@ for pair in 8.2:bookworm 8.4:trixie; do
   echo "packages.sh: $(basename "$deb") $(du -h "$deb" | cut -f1), lintian: $errors error(s), $warnings warning(s)"
   grep -E '^[A-Z]: ' "$tmp/lintian-$php.log" | sed 's/^/  /' || true
   [ "$errors" -eq 0 ] || status=1
+  summary="$summary$(basename "$deb") ($(du -h "$deb" | cut -f1), lintian $errors E / $warnings W) "
 done
+if [ $status -eq 0 ]; then echo "packages: PASS $summary"; else echo "packages: FAIL $summary"; fi
 exit $status
