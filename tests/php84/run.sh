@@ -6,7 +6,8 @@
 #   tests/php84/run.sh            (root; make reliability runs it)
 #
 # The chroot is made once with debootstrap and kept in $MONEI_PHP84_ROOT
-# (default /var/cache/monei-concurrency/trixie). The repository, the Rust
+# (default /var/cache/monei-concurrency/trixie; tests/tools/chroot.sh, which
+# make dist shares to build the PHP 8.4 binary). The repository, the Rust
 # toolchain ($CARGO_HOME, $RUSTUP_HOME) and /proc, /sys, /dev are bind-mounted
 # into it for the run and unmounted on exit. A chroot is only ever deleted
 # (a half-made one, before debootstrap tries again) when nothing is mounted
@@ -17,10 +18,8 @@
 # fails, 2 when the chroot cannot be set up.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-chroot_dir=${MONEI_PHP84_ROOT:-/var/cache/monei-concurrency/trixie}
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 rustup_home=${RUSTUP_HOME:-$HOME/.rustup}
-packages=php8.4-cli,php8.4-dev,php8.4-sqlite3,php8.4-curl,php8.4-mbstring,php8.4-xml,php8.4-mysql,php-symfony-console,mariadb-server,phpunit,redis-server,python3,clang,libclang-dev,gcc,libc6-dev,pkg-config,ca-certificates
 
 fail_setup() {
   echo "php84: $*" >&2
@@ -30,50 +29,14 @@ fail_setup() {
 [ "$(id -u)" -eq 0 ] || fail_setup "needs root (debootstrap, chroot, bind mounts)"
 [ -x "$cargo_home/bin/cargo" ] || fail_setup "no rustup toolchain in $cargo_home (the chroot borrows it)"
 
-# The marker holds the package list the chroot was made or last updated with.
-if [ ! -f "$chroot_dir/.monei-ready" ]; then
-  command -v debootstrap >/dev/null || fail_setup "debootstrap missing: tests/tools/deps.sh reliability installs it"
-  echo "php84: creating a Debian 13 chroot in $chroot_dir (once)"
-  if [ -e "$chroot_dir" ]; then
-    # Left by an interrupted debootstrap.
-    if awk -v d="$chroot_dir/" 'index($2 "/", d) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
-      fail_setup "$chroot_dir is half made and has mounts inside: unmount them, then delete it"
-    fi
-    rm -rf "$chroot_dir"
-  fi
-  mkdir -p "$chroot_dir"
-  debootstrap --variant=minbase --include="$packages" trixie "$chroot_dir" http://deb.debian.org/debian \
-    > "$chroot_dir.debootstrap.log" 2>&1 || fail_setup "debootstrap failed, see $chroot_dir.debootstrap.log"
-  echo "$packages" > "$chroot_dir/.monei-ready"
-elif [ "$(cat "$chroot_dir/.monei-ready")" != "$packages" ]; then
-  echo "php84: installing the packages this script now needs into $chroot_dir"
-  chroot "$chroot_dir" apt-get install -y -q --no-install-recommends ${packages//,/ } \
-    > "$chroot_dir.apt.log" 2>&1 || fail_setup "apt-get in the chroot failed, see $chroot_dir.apt.log"
-  echo "$packages" > "$chroot_dir/.monei-ready"
-fi
-
-mounted=()
-unmount_all() {
-  local i
-  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
-    umount "${mounted[i]}" 2>/dev/null || umount -l "${mounted[i]}" 2>/dev/null || true
-  done
-}
-trap unmount_all EXIT
-bind() { # host path; mounted at the same path inside the chroot
-  local target="$chroot_dir$1"
-  mkdir -p "$target"
-  if ! mountpoint -q "$target"; then
-    mount --bind "$1" "$target" || fail_setup "cannot bind-mount $1"
-    mounted+=("$target")
-  fi
-}
-for d in /proc /sys /dev /dev/pts "$cargo_home" "$rustup_home" "$root"; do
-  bind "$d"
-done
+. "$root/tests/tools/chroot.sh"
+chroot_dir=$MONEI_TRIXIE_DIR
+chroot_ensure "$chroot_dir" trixie "$MONEI_TRIXIE_PACKAGES" || exit 2
+trap chroot_unmount_all EXIT
+chroot_bind "$chroot_dir" /proc /sys /dev /dev/pts "$cargo_home" "$rustup_home" "$root" || exit 2
 # Magento's XSDs, read by the Magento module tests from ../shared/magento-xsd.
 if [ -d "$root/../shared/magento-xsd" ]; then
-  bind "$(cd "$root/../shared/magento-xsd" && pwd)"
+  chroot_bind "$chroot_dir" "$(cd "$root/../shared/magento-xsd" && pwd)" || exit 2
 fi
 
 chroot_bin=$(command -v chroot) || fail_setup "chroot missing"

@@ -16,6 +16,15 @@
 # Phase 3:
 #   tests/php84/run.sh  the extension built against PHP 8.4 in a Debian 13
 #                chroot (made once with debootstrap), phpt and PHPUnit there
+# Phase 4, the install paths (tests/packaging/; chroots in /var/cache/monei-concurrency/):
+#   packaging/dist.sh     make dist: PECL tarball, PIE binaries for PHP 8.2 and 8.4
+#   pie-binaries.sh       their names, checksums, each loads in its PHP
+#   pecl-install.sh       pecl install of the tarball on a scratch Debian 12, lock cycle
+#   phpize.sh             phpize && configure && make && make install from a fresh
+#                         copy; configure's refusals; clean restores the tree
+#   packaging/packages.sh make packages: the .debs, lintian without errors
+#   deb-chroot.sh         each .deb in a clean Debian 12 / 13: apt install, php-fpm
+#                         FastCGI lock cycle, remove, purge, upgrade over an edited ini
 # Every check prints its figures; a summary table at the end; exit 1 on any FAIL.
 # Each part starts its own redis-server on a free loopback port; every process
 # started here is stopped on exit (by pid).
@@ -58,7 +67,7 @@ result() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$RELIABILITY_RESULT
 
 # ---- prerequisites -----------------------------------------------------------
 missing=()
-for c in php php-fpm8.2 nginx redis-server redis-cli valgrind phpunit cargo debootstrap; do
+for c in php php-fpm8.2 nginx redis-server redis-cli valgrind phpunit cargo debootstrap pecl lintian; do
   command -v "$c" >/dev/null || missing+=("$c")
 done
 php_modules=$(php -m)
@@ -155,6 +164,39 @@ if [ $php84_rc -eq 0 ]; then
 else
   result php84 FAIL "${php84_line:-could not set up the chroot (exit $php84_rc)}" "$(tail -n 5 "$work/php84.log" | tr '\n' ' ')"
 fi
+
+# ---- phase 4: install paths -----------------------------------------------------
+say "phase 4: make dist, PIE binaries, pecl install, phpize by hand, make packages, .debs in clean chroots"
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -n 1)
+# Runs one packaging step; its last line (or the tail of its log) is the figure.
+pkg_step() { # name, log, command...
+  local name=$1 log="$work/$2" t0 rc line
+  shift 2
+  t0=$(date +%s)
+  # The packaged builds load nothing of the dev build.
+  env -u PHP_INI_SCAN_DIR "$@" > "$log" 2>&1
+  rc=$?
+  cat "$log"
+  line=$(grep -E '^[a-z0-9. ]+: (PASS|FAIL)' "$log" | tail -n 1 | sed -E 's/^[a-z0-9. ]+: (PASS|FAIL) //')
+  if [ $rc -eq 0 ]; then
+    result "$name" PASS "${line:-done} [$(( $(date +%s) - t0 )) s]" ""
+  else
+    result "$name" FAIL "${line:-exit $rc} [$(( $(date +%s) - t0 )) s]" "$(tail -n 5 "$log" | tr '\n' ' ')"
+  fi
+  return $rc
+}
+if pkg_step make-dist dist.log "$root/packaging/dist.sh"; then
+  pkg_step pie-binaries pie.log "$root/tests/packaging/pie-binaries.sh" "$root/dist"
+  pkg_step pecl-install pecl.log "$root/tests/packaging/pecl-install.sh" \
+    "$root/dist/monei_concurrency-$version.tgz" "$root/target/dist-build/php8.2/target"
+  if pkg_step make-packages packages.log "$root/packaging/packages.sh"; then
+    pkg_step deb-bookworm deb82.log "$root/tests/packaging/deb-chroot.sh" bookworm 8.2 \
+      "$root/dist/php8.2-monei-concurrency_$version-1_amd64.deb"
+    pkg_step deb-trixie deb84.log "$root/tests/packaging/deb-chroot.sh" trixie 8.4 \
+      "$root/dist/php8.4-monei-concurrency_$version-1_amd64.deb"
+  fi
+fi
+pkg_step phpize-flow phpize.log "$root/tests/packaging/phpize.sh"
 
 # ---- summary -------------------------------------------------------------------
 wall=$(( $(date +%s) - t0 ))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a target needs, only those that are missing.
-# Usage: tests/tools/deps.sh build|test|demo|bench|reliability
+# Usage: tests/tools/deps.sh build|test|demo|bench|dist|packages|reliability
 set -euo pipefail
 
 build=(php8.2-cli php8.2-dev clang libclang-dev libssl-dev pkg-config redis-server)
@@ -9,7 +9,9 @@ case "${1:-build}" in
   demo) pkgs=("${build[@]}" php8.2-sqlite3) ;;
   test) pkgs=("${build[@]}" phpunit php8.2-xml php8.2-mbstring php8.2-mysql mariadb-server php-symfony-console) ;;
   bench) pkgs=("${build[@]}" php-redis php-symfony-lock php-nrk-predis gnuplot-nox) ;;
-  reliability) pkgs=("${build[@]}" phpunit php8.2-fpm nginx php8.2-sqlite3 php8.2-curl valgrind debootstrap) ;;
+  dist) pkgs=("${build[@]}" php-pear debootstrap) ;;
+  packages) pkgs=("${build[@]}" php-pear debootstrap lintian) ;;
+  reliability) pkgs=("${build[@]}" phpunit php8.2-fpm nginx php8.2-sqlite3 php8.2-curl valgrind debootstrap php-pear lintian) ;;
   *) echo "deps.sh: unknown set '$1'" >&2; exit 2 ;;
 esac
 
