@@ -74,7 +74,11 @@ extern "C" fn info(_module: *mut ModuleEntry) {
         info_table_row!("monei_concurrency support", "enabled");
         info_table_row!("version", env!("CARGO_PKG_VERSION"));
         let url = shown("redis_url", php::ini::get("redis_url"));
-        let state = monei_concurrency_core::pool::state_of(&url);
+        let state = match monei_concurrency_core::pool::state_of(&url) {
+            s if !s.opened => "not opened yet in this process".to_string(),
+            s if s.healthy => format!("connected ({} idle pooled connection(s))", s.idle),
+            _ => "last attempt failed".to_string(),
+        };
         info_table_row!("connection", state);
         info_table_end!();
         info_table_start!();

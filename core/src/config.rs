@@ -1,9 +1,10 @@
 //! Connection and lock settings: defaults, per-instance overrides and validation.
 //!
-//! The binding reads INI values and option arrays and hands them over as
-//! [`Value`]s; every rule about names, types and ranges lives here.
+//! The binding reads configuration text (e.g. a configuration file) and
+//! typed per-object options and hands them over as [`Value`]s; every rule
+//! about names, types and ranges lives here.
 
-use crate::error::{Error, Result};
+use crate::error::{Arg, Error, Result};
 use crate::settings::{self, Kind, SETTINGS};
 use crate::url::mask_url;
 use once_cell::sync::Lazy;
@@ -67,14 +68,14 @@ impl Default for Config {
     }
 }
 
-/// A setting as it arrives from PHP: INI values are strings, options are typed.
+/// A setting as it arrives: configuration text is a string, options are typed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
     Int(i64),
     Str(String),
-    /// A PHP array, keys as strings (list keys are "0", "1", …), in order.
+    /// A list or map, keys as strings (list keys are "0", "1", …), in order.
     Array(Vec<(String, Value)>),
-    /// Any other PHP type; carries the type name for the error message.
+    /// Any other type; carries the type name for the error message.
     Other(&'static str),
 }
 
@@ -91,9 +92,9 @@ impl Value {
 
 impl Config {
     /// Applies one setting, checked as [`crate::settings::SETTINGS`]
-    /// declares it. `from_ini` relaxes typing: INI values are always strings,
-    /// so digits are accepted there but not in option arrays.
-    pub fn set(&mut self, name: &str, value: Value, from_ini: bool) -> Result<()> {
+    /// declares it. `from_text` relaxes typing: configuration text is always
+    /// a string, so digits are accepted there but not in typed options.
+    pub fn set(&mut self, name: &str, value: Value, from_text: bool) -> Result<()> {
         let Some(setting) = settings::find(name) else {
             return Err(Error::invalid(format!(
                 "unknown option \"{}\"; known options: {}",
@@ -113,9 +114,9 @@ impl Config {
                 (prefix, 0)
             }
             Kind::Path => (string_setting(name, value)?, 0),
-            Kind::Millis { min } => (String::new(), ms_setting(name, value, from_ini, min)?),
+            Kind::Millis { min } => (String::new(), ms_setting(name, value, from_text, min)?),
             Kind::Count { max } => {
-                let n = int_setting(name, value, from_ini)?;
+                let n = int_setting(name, value, from_text)?;
                 if !(0..=max as i64).contains(&n) {
                     return Err(Error::invalid(format!(
                         "{name} must be between 0 and {max}, got {n}"
@@ -179,7 +180,7 @@ impl Config {
         Duration::from_millis(self.io_timeout_ms)
     }
 
-    /// The Redis URL with any password replaced, for messages and phpinfo.
+    /// The Redis URL with any password replaced, for messages.
     pub fn masked_url(&self) -> String {
         mask_url(&self.redis_url)
     }
@@ -193,15 +194,15 @@ fn string_setting(name: &str, value: Value) -> Result<String> {
 }
 
 /// A duration in milliseconds, `min`..=[`MAX_MS`].
-pub fn ms_setting(name: &str, value: Value, from_ini: bool, min: u64) -> Result<u64> {
-    check_ms(name, int_setting(name, value, from_ini)?, min)
+pub fn ms_setting(name: &str, value: Value, from_text: bool, min: u64) -> Result<u64> {
+    check_ms(name, int_setting(name, value, from_text)?, min)
 }
 
-/// An integer setting; INI strings of digits count as integers.
-fn int_setting(name: &str, value: Value, from_ini: bool) -> Result<i64> {
+/// An integer setting; in configuration text, digits count as integers.
+fn int_setting(name: &str, value: Value, from_text: bool) -> Result<i64> {
     Ok(match value {
         Value::Int(n) => n,
-        Value::Str(s) if from_ini => s.trim().parse::<i64>().map_err(|_| {
+        Value::Str(s) if from_text => s.trim().parse::<i64>().map_err(|_| {
             Error::invalid(format!(
                 "{name} must be an integer, got \"{}\"",
                 printable(&s)
@@ -211,7 +212,20 @@ fn int_setting(name: &str, value: Value, from_ini: bool) -> Result<i64> {
     })
 }
 
-/// Validates a millisecond count coming from an argument or a setting.
+/// Validates a duration argument of a call: `min` ..= [`MAX_MS`].
+pub fn check_arg(arg: Arg, n: i64, min: u64) -> Result<u64> {
+    if n < min as i64 || n as u64 > MAX_MS {
+        return Err(Error::OutOfRange {
+            arg,
+            min,
+            max: MAX_MS,
+            got: n,
+        });
+    }
+    Ok(n as u64)
+}
+
+/// Validates a millisecond count of a setting.
 pub fn check_ms(name: &str, n: i64, min: u64) -> Result<u64> {
     if n < min as i64 || n as u64 > MAX_MS {
         return Err(Error::invalid(format!(

@@ -8,6 +8,16 @@ pub enum Error {
     #[error("{0}")]
     InvalidArgument(String),
 
+    /// A duration argument of a call out of its range. The message names the
+    /// argument neutrally; the binding names it as its language does.
+    #[error("{arg} must be between {min} and {max} ms, got {got}")]
+    OutOfRange {
+        arg: Arg,
+        min: u64,
+        max: u64,
+        got: i64,
+    },
+
     /// The wait for a lock ran out; the protected work never ran.
     #[error("timed out after {waited_ms} ms waiting for lock {resource}")]
     LockTimeout { resource: String, waited_ms: u64 },
@@ -44,6 +54,24 @@ pub enum Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// The duration arguments of the API's calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arg {
+    /// How long to wait for a lock or a claim.
+    Wait,
+    /// How long a lease lasts.
+    Ttl,
+}
+
+impl std::fmt::Display for Arg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Arg::Wait => "wait",
+            Arg::Ttl => "ttl",
+        })
+    }
+}
 
 /// Failure of a call that runs a caller's callback ([`crate::Locker::execute`],
 /// [`crate::IdempotencyStore::once`]).

@@ -5,8 +5,8 @@
 //! Each state change is one Lua script. The result is stored as opaque bytes;
 //! the binding serializes PHP values into them.
 
-use crate::config::{check_ms, ms_setting, Config, Value, MAX_MS};
-use crate::error::{Error, ExecError, Result};
+use crate::config::{check_arg, ms_setting, Config, Value, MAX_MS};
+use crate::error::{Arg, Error, ExecError, Result};
 use crate::key::IdempotencyKeys;
 use crate::pool::{self, Conn, Endpoint};
 use crate::process;
@@ -104,7 +104,8 @@ impl IdempotencyStore {
         f: impl FnOnce() -> std::result::Result<(T, Vec<u8>), E>,
     ) -> std::result::Result<Once<T>, ExecError<E>> {
         let keys = self.keys(key).map_err(ExecError::Core)?;
-        let wait = Duration::from_millis(check_ms("waitMs", wait_ms, 0).map_err(ExecError::Core)?);
+        let wait =
+            Duration::from_millis(check_arg(Arg::Wait, wait_ms, 0).map_err(ExecError::Core)?);
         if fingerprint.len() > MAX_FINGERPRINT_BYTES {
             return Err(ExecError::Core(Error::invalid(format!(
                 "fingerprint must be at most {MAX_FINGERPRINT_BYTES} bytes (pass a hash of the payload)"

@@ -1,7 +1,7 @@
 //! The lock service: acquire with a bounded, woken wait; re-entrancy; leases.
 
-use crate::config::{check_ms, Config, MAX_MS};
-use crate::error::{Error, ExecError, Result};
+use crate::config::{check_arg, Config, MAX_MS};
+use crate::error::{Arg, Error, ExecError, Result};
 use crate::key::Resource;
 use crate::monitor::LockInfo;
 use crate::pool::{self, Conn, Endpoint};
@@ -74,7 +74,7 @@ impl Locker {
     fn wait_for(&self, wait_ms: Option<i64>) -> Result<Duration> {
         let ms = match wait_ms {
             None => self.cfg.lock_wait_ms,
-            Some(ms) => check_ms("waitMs", ms, 0)?,
+            Some(ms) => check_arg(Arg::Wait, ms, 0)?,
         };
         Ok(Duration::from_millis(ms))
     }
@@ -93,7 +93,7 @@ impl Locker {
                 auto_renew: true,
             },
             Some(ms) => LeaseTerms {
-                ttl_ms: check_ms("ttlMs", ms, 1)?,
+                ttl_ms: check_arg(Arg::Ttl, ms, 1)?,
                 auto_renew: false,
             },
         })
@@ -378,7 +378,7 @@ impl Locker {
     /// so it is served in turn with the other waiters. False when the wait ran
     /// out, and at once if this process itself holds the lock.
     pub fn wait_for_unlock(&self, res: &Resource, wait_ms: i64) -> Result<bool> {
-        let wait = Duration::from_millis(check_ms("waitMs", wait_ms, 0)?);
+        let wait = Duration::from_millis(check_arg(Arg::Wait, wait_ms, 0)?);
         if registry::holds(&self.endpoint, res) {
             return Ok(false);
         }

@@ -1,8 +1,8 @@
 //! Per-process Redis connection pool.
 //!
 //! Like phpredis' persistent connections: opened lazily on first use, kept
-//! across PHP requests, one idle connection per endpoint in the common case
-//! (the PHP thread) plus whatever the watchdog thread needs. A connection that
+//! across the host's requests, one idle connection per endpoint in the common
+//! case (the calling thread) plus whatever the watchdog thread needs. A connection that
 //! saw any error is dropped, never reused; a fork makes the parent's idle
 //! connections invisible to the child.
 
@@ -30,7 +30,7 @@ pub struct Endpoint {
     connect_timeout: Duration,
     io_timeout: Duration,
     reply_spin_us: u64,
-    /// Whether the last attempt to talk to this endpoint worked (for phpinfo).
+    /// Whether the last attempt to talk to this endpoint worked.
     healthy: AtomicBool,
 }
 
@@ -294,23 +294,34 @@ fn drop_connection(con: RawConn, generation: u64) {
     }
 }
 
-/// Number of idle pooled connections of this process, for tests and phpinfo.
+/// Number of idle pooled connections of this process.
 pub fn idle_count() -> usize {
     pool().idle.values().map(Vec::len).sum()
 }
 
-/// Connection state of this process for the endpoints whose masked URL is
-/// `masked_url`, for phpinfo: never opened, connected or failing.
-pub fn state_of(masked_url: &str) -> String {
+/// What this process knows of its connections to one server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionState {
+    /// Whether any object of this process has used the server yet.
+    pub opened: bool,
+    /// Whether the last attempt to talk to it worked.
+    pub healthy: bool,
+    /// Idle pooled connections to it.
+    pub idle: usize,
+}
+
+/// This process' connection state for the endpoints whose masked URL is
+/// `masked_url` (one server, whatever timeouts its objects use).
+pub fn state_of(masked_url: &str) -> ConnectionState {
     let pool = pool();
-    let mut seen = false;
+    let mut opened = false;
     let mut healthy = false;
     for ep in pool
         .endpoints
         .values()
         .filter(|e| e.masked_url == masked_url)
     {
-        seen = true;
+        opened = true;
         healthy |= ep.is_healthy();
     }
     let idle = pool
@@ -323,9 +334,9 @@ pub fn state_of(masked_url: &str) -> String {
         })
         .map(|(_, v)| v.len())
         .sum::<usize>();
-    match (seen, healthy) {
-        (false, _) => "not opened yet in this process".into(),
-        (true, true) => format!("connected ({idle} idle pooled connection(s))"),
-        (true, false) => "last attempt failed".into(),
+    ConnectionState {
+        opened,
+        healthy,
+        idle,
     }
 }

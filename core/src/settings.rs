@@ -1,8 +1,8 @@
 //! Every connection and lock setting, declared once: name, default, the
 //! values it accepts and a line of documentation. [`crate::Config`] takes
-//! its defaults and its checks from here; the binding derives its INI
-//! entries and phpinfo rows from this list, and a test checks the README's
-//! settings table against it.
+//! its defaults and its checks from here; the binding derives its
+//! configuration entries and info rows from this list, and a test checks the
+//! README's settings table against it.
 
 use crate::config::{MAX_MS, MAX_SPIN_US};
 
@@ -42,7 +42,7 @@ impl Setting {
     }
 }
 
-/// In the order of the INI entries and of phpinfo().
+/// In the order the binding registers and shows them.
 pub const SETTINGS: [Setting; 14] = [
     Setting {
         name: "redis_url",

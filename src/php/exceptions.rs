@@ -8,6 +8,7 @@ use ext_php_rs::builders::ClassBuilder;
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::ffi::zend_class_entry;
 use ext_php_rs::zend::ClassEntry;
+use monei_concurrency_core::error::Arg;
 use monei_concurrency_core::Error;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
@@ -114,9 +115,19 @@ fn store<const I: usize>(ce: &'static mut ClassEntry, _args: ext_php_rs::args::A
 
 /// Converts a core error into the matching PHP exception.
 pub fn to_php(err: Error) -> PhpException {
+    if let Error::OutOfRange { arg, min, max, got } = err {
+        // The core's neutral name of the argument, as the PHP signature spells it.
+        let name = match arg {
+            Arg::Wait => "waitMs",
+            Arg::Ttl => "ttlMs",
+        };
+        return INVALID_ARGUMENT.throw(format!(
+            "{name} must be between {min} and {max} ms, got {got}"
+        ));
+    }
     let msg = err.to_string();
     let class = match err {
-        Error::InvalidArgument(_) => &INVALID_ARGUMENT,
+        Error::InvalidArgument(_) | Error::OutOfRange { .. } => &INVALID_ARGUMENT,
         Error::LockTimeout { .. } => &LOCK_TIMEOUT,
         Error::LockLost { .. } => &LOCK_LOST,
         Error::Backend { .. } => &BACKEND,

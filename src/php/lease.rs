@@ -4,7 +4,8 @@ use crate::php::exceptions::{not_constructible, OrThrow, Result};
 use crate::php::logger;
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
-use monei_concurrency_core::config::check_ms;
+use monei_concurrency_core::config::check_arg;
+use monei_concurrency_core::error::Arg;
 use monei_concurrency_core::Lease as CoreLease;
 
 #[php_class]
@@ -54,7 +55,7 @@ impl Lease {
     /// LockLostException if the lease is no longer held.
     pub fn extend(&self, ttlMs: i64) -> Result<()> {
         let _log = logger::on_return();
-        let ttl = check_ms("ttlMs", ttlMs, 1).or_throw()?;
+        let ttl = check_arg(Arg::Ttl, ttlMs, 1).or_throw()?;
         self.inner.extend(ttl).or_throw()
     }
 
