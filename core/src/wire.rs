@@ -247,7 +247,7 @@ impl PlainConn {
     /// Read timeout for the next replies; longer than the I/O timeout means a
     /// blocking command, whose reply is not polled for.
     pub fn set_read_timeout(&mut self, d: Option<Duration>) -> RedisResult<()> {
-        self.long_read = d.map_or(true, |d| d > self.io_timeout);
+        self.long_read = d.is_none_or(|d| d > self.io_timeout);
         self.read_timeout = d;
         Ok(())
     }
