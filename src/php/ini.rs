@@ -8,6 +8,7 @@ use ext_php_rs::zend::IniEntryDef;
 use monei_concurrency_core::settings::{self, SETTINGS};
 use monei_concurrency_core::{Config, Error, Value};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::sync::OnceLock;
 
 /// An INI entry anyone may set, checked by [`on_modify`].
 fn entry(name: &'static CStr, default: &'static CStr) -> IniEntryDef {
@@ -56,28 +57,48 @@ unsafe extern "C" fn on_modify(
     }
 }
 
+/// The INI table built from the core's settings, and the strings it points
+/// into. Kept in a static for the life of the process (PHP may keep pointers
+/// into it), so it is reachable, not leaked.
+struct IniTable {
+    _strings: Vec<CString>,
+    entries: Vec<IniEntryDef>,
+}
+
+// SAFETY: built once at module startup and never changed; the raw pointers
+// inside the entries point into `_strings` of the same value.
+unsafe impl Sync for IniTable {}
+unsafe impl Send for IniTable {}
+
+static TABLE: OnceLock<IniTable> = OnceLock::new();
+
 /// Registers `monei_concurrency.<name>` for every setting the core declares.
-/// PHP keeps the table for the life of the process, so it is leaked on purpose
-/// (once, at module startup).
 pub fn register(module_number: i32) {
-    let leak = |s: String| -> &'static CStr {
-        Box::leak(
-            CString::new(s)
-                .expect("setting names and defaults have no NUL")
-                .into_boxed_c_str(),
-        )
-    };
-    let mut entries: Vec<IniEntryDef> = SETTINGS
-        .iter()
-        .map(|s| {
-            entry(
-                leak(format!("monei_concurrency.{}", s.name)),
-                leak(s.default.into()),
-            )
-        })
-        .collect();
-    entries.push(IniEntryDef::end());
-    IniEntryDef::register(Box::leak(entries.into_boxed_slice()), module_number);
+    let table = TABLE.get_or_init(|| {
+        let mut strings = Vec::with_capacity(2 * SETTINGS.len());
+        for s in &SETTINGS {
+            for text in [
+                format!("monei_concurrency.{}", s.name),
+                s.default.to_string(),
+            ] {
+                strings.push(CString::new(text).expect("setting names and defaults have no NUL"));
+            }
+        }
+        // SAFETY: a CString's bytes live on the heap and do not move when the
+        // vector holding it moves; the vector lives in TABLE until the process
+        // ends, so the references stay valid for 'static.
+        let fixed = |c: &CString| -> &'static CStr { unsafe { &*(c.as_c_str() as *const CStr) } };
+        let mut entries: Vec<IniEntryDef> = strings
+            .chunks(2)
+            .map(|pair| entry(fixed(&pair[0]), fixed(&pair[1])))
+            .collect();
+        entries.push(IniEntryDef::end());
+        IniTable {
+            _strings: strings,
+            entries,
+        }
+    });
+    IniEntryDef::register(table.entries.as_slice(), module_number);
 }
 
 extern "C" {

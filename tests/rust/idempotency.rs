@@ -2,6 +2,7 @@
 
 mod support;
 
+use monei_concurrency_core::error::Arg;
 use monei_concurrency_core::idempotency::Status;
 use monei_concurrency_core::{Config, Error, ExecError, IdempotencyStore, Once, Value};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -204,7 +205,7 @@ fn bad_arguments() {
     ));
     assert!(matches!(
         run(&s, "k", "", -1, "x"),
-        Err(ExecError::Core(Error::InvalidArgument(_)))
+        Err(ExecError::Core(Error::OutOfRange { arg: Arg::Wait, .. }))
     ));
     let long_fp = "f".repeat(2000);
     assert!(matches!(

@@ -2,6 +2,7 @@
 
 mod support;
 
+use monei_concurrency_core::error::Arg;
 use monei_concurrency_core::stats::COUNTERS;
 use monei_concurrency_core::{Config, Error, ExecError, Locker};
 use std::sync::atomic::Ordering;
@@ -545,15 +546,29 @@ fn bad_arguments_are_rejected() {
     let res = a.order(b"args").unwrap();
     assert!(matches!(
         a.acquire(&res, Some(-1), None),
-        Err(Error::InvalidArgument(_))
+        Err(Error::OutOfRange {
+            arg: Arg::Wait,
+            min: 0,
+            got: -1,
+            ..
+        })
     ));
     assert!(matches!(
         a.acquire(&res, Some(0), Some(0)),
-        Err(Error::InvalidArgument(_))
+        Err(Error::OutOfRange {
+            arg: Arg::Ttl,
+            min: 1,
+            got: 0,
+            ..
+        })
     ));
     assert!(matches!(
         a.acquire(&res, Some(0), Some(86_400_001)),
-        Err(Error::InvalidArgument(_))
+        Err(Error::OutOfRange {
+            arg: Arg::Ttl,
+            max: 86_400_000,
+            ..
+        })
     ));
     assert!(!a.is_locked(&res).unwrap());
 }
