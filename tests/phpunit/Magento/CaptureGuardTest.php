@@ -259,16 +259,7 @@ final class CaptureGuardTest extends MagentoTestCase
 
     public function testABusyOrderLockFailsTheCaptureAfterTheWait(): void
     {
-        $held = $this->tmp('held');
-        $release = $this->tmp('release');
-        $child = Forker::spawn(function () use ($held, $release): void {
-            $locks = $this->app()->backend->orderLocks();
-            $locks->lock(self::INC, 0);
-            self::signal($held);
-            self::waitForFile($release);
-            $locks->unlock(self::INC);
-        });
-        self::waitForFile($held);
+        [$child, $release] = $this->orderLockHeldElsewhere(self::INC);
         $app = $this->app(['lock_wait_ms' => 200]);
         $order = $app->orderFactory->create()->loadByIncrementId(self::INC);
         try {

@@ -165,16 +165,7 @@ final class MoneiPaymentPathTest extends MagentoTestCase
 
     public function testABusyOrderLockIs422NeverASilentSuccess(): void
     {
-        $held = $this->tmp('held');
-        $release = $this->tmp('release');
-        $child = Forker::spawn(function () use ($held, $release): void {
-            $locks = $this->app()->backend->orderLocks();
-            $locks->lock(self::INC, 0);
-            self::signal($held);
-            self::waitForFile($release, 30);
-            $locks->unlock(self::INC);
-        });
-        self::waitForFile($held);
+        [$child, $release] = $this->orderLockHeldElsewhere(self::INC, 30);
         try {
             $p = $this->processor(['lock_wait_ms' => 200]);
             self::assertSame(422, MoneiCallback::answer($p, self::payment('SUCCEEDED')));

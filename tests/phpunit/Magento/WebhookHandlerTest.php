@@ -187,16 +187,7 @@ final class WebhookHandlerTest extends MagentoTestCase
 
     public function testABusyOrderLockIs409AndTheRetryProcesses(): void
     {
-        $held = $this->tmp('held');
-        $release = $this->tmp('release');
-        $child = Forker::spawn(function () use ($held, $release): void {
-            $locks = $this->app()->backend->orderLocks();
-            $locks->lock(self::INC, 0);
-            self::signal($held);
-            self::waitForFile($release);
-            $locks->unlock(self::INC);
-        });
-        self::waitForFile($held);
+        [$child, $release] = $this->orderLockHeldElsewhere(self::INC);
         $body = self::event(self::INC, self::PAY, 'SUCCEEDED');
         self::assertResponse(409, 'order 000000500 is locked by another request', $this->deliver($body, null, ['lock_wait_ms' => 200]));
         self::signal($release);

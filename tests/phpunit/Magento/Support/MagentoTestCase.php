@@ -5,6 +5,8 @@ declare(strict_types=1);
 namespace Monei\Concurrency\Tests\Magento\Support;
 
 use Monei\Concurrency\Api\PaymentUpdateProcessorInterface;
+use Monei\Concurrency\Tests\Support\ForkedChild;
+use Monei\Concurrency\Tests\Support\Forker;
 use Monei\Concurrency\Tests\Support\RedisTestCase;
 
 /**
@@ -47,6 +49,27 @@ abstract class MagentoTestCase extends RedisTestCase
     }
 
     /** A MONEI-Signature header for $body. */
+    /**
+     * Another process that holds the order lock of $incrementId until the
+     * returned file exists (or $holdS seconds pass); returns once it holds it.
+     *
+     * @return array{0: ForkedChild, 1: string} the process and its release file
+     */
+    protected function orderLockHeldElsewhere(string $incrementId, float $holdS = 10): array
+    {
+        $held = $this->tmp('held');
+        $release = $this->tmp('release');
+        $child = Forker::spawn(function () use ($incrementId, $held, $release, $holdS): void {
+            $locks = $this->app()->backend->orderLocks();
+            $locks->lock($incrementId, 0);
+            self::signal($held);
+            self::waitForFile($release, $holdS);
+            $locks->unlock($incrementId);
+        });
+        self::waitForFile($held);
+        return [$child, $release];
+    }
+
     protected static function sign(string $body, string $secret = self::SECRET, ?int $t = null): string
     {
         $t ??= time();
