@@ -57,8 +57,12 @@ struct Keys {
     lock: String,
     queue: String,
     fence: String,
-    /// The lock's wake-up lists, one per slot (see `scripts/wake_slots.lua`).
-    wake: Vec<String>,
+    /// The lock's wake-up lists, one per slot (see `scripts/wake_slots.lua`),
+    /// written one after the other into one string (one allocation per
+    /// resource instead of one per slot: resources are made on every call);
+    /// slot `i` is `wake[wake_ends[i - 1]..wake_ends[i]]`.
+    wake: String,
+    wake_ends: [usize; WAKE_SLOTS],
 }
 
 /// The lock key names the resource: every other key derives from the same
@@ -100,11 +104,19 @@ impl Resource {
     }
 
     fn new(name: String, base: String) -> Self {
+        use std::fmt::Write;
+        let mut wake = String::with_capacity(WAKE_SLOTS * (base.len() + 5));
+        let mut wake_ends = [0; WAKE_SLOTS];
+        for (i, end) in wake_ends.iter_mut().enumerate() {
+            let _ = write!(wake, "{base}:w:{i}");
+            *end = wake.len();
+        }
         Resource(Arc::new(Keys {
             lock: format!("{base}:lock"),
             queue: format!("{base}:q"),
             fence: format!("{base}:fence"),
-            wake: (0..WAKE_SLOTS).map(|i| format!("{base}:w:{i}")).collect(),
+            wake,
+            wake_ends,
             name,
             base,
         }))
@@ -132,12 +144,17 @@ impl Resource {
 
     /// The wake-up list of one slot, which a waiter of that slot blocks on.
     pub fn wake_key(&self, slot: usize) -> &str {
-        &self.0.wake[slot]
+        let start = if slot == 0 {
+            0
+        } else {
+            self.0.wake_ends[slot - 1]
+        };
+        &self.0.wake[start..self.0.wake_ends[slot]]
     }
 
     /// Every wake-up list of the lock, in slot order.
-    pub fn wake_keys(&self) -> &[String] {
-        &self.0.wake
+    pub fn wake_keys(&self) -> impl Iterator<Item = &str> {
+        (0..WAKE_SLOTS).map(|slot| self.wake_key(slot))
     }
 
     /// Who forced the last forceUnlock() and when (kept a day).
