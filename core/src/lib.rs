@@ -17,7 +17,6 @@ pub mod pool;
 pub mod process;
 mod protocol;
 pub mod registry;
-pub mod resp;
 mod scripts;
 pub mod settings;
 pub mod signature;
