@@ -3,10 +3,11 @@
 //!
 //! redis-rs' own `Connection` gives no access to its socket (see
 //! `bench/README.md`, "What polling needs from redis-rs"), so this one owns
-//! the socket and nothing else: commands arrive packed by redis-rs, replies
-//! are read by redis-rs' own `Parser`, errors are redis-rs' errors (a read
-//! timeout is `is_timeout()`, a closed socket `is_connection_dropped()`). TLS,
-//! Cluster and Sentinel connections are redis-rs' own.
+//! the socket (connect, timeouts, polling) and no more: commands arrive
+//! packed by redis-rs, replies are read by redis-rs' own `Parser`, errors are
+//! redis-rs' errors (a read timeout is `is_timeout()`, a closed socket
+//! `is_connection_dropped()`). TLS and Cluster connections, and those that
+//! ask the sentinels, are redis-rs' own.
 
 use crate::spin::{self, SpinPolicy};
 use redis::{
