@@ -116,6 +116,9 @@ php "$root/tests/reliability/e2e.php" --dir "$work/e2e" 2>&1 | tee "$work/e2e.lo
 if ! grep -q 'e2e-baseline' "$RELIABILITY_RESULTS"; then
   result e2e-baseline FAIL "e2e.php did not finish" "$(tail -n 3 "$work/e2e.log" | tr '\n' ' ')"
 fi
+for check in metrics-endpoint prometheus-scrape; do
+  grep -q "^$check"$'\t' "$RELIABILITY_RESULTS" || result "$check" FAIL "e2e.php did not get to it" "$(tail -n 3 "$work/e2e.log" | tr '\n' ' ')"
+done
 for f in "$work"/e2e/pids/*.pid; do
   [ -f "$f" ] && result e2e-cleanup FAIL "process $(cat "$f") ($(basename "$f" .pid)) still running after e2e.php" ""
 done

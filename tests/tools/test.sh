@@ -14,9 +14,11 @@ echo "== fuzz/ builds and passes clippy (outside the workspace; make reliability
 echo "== cargo test (core, real redis at $REDIS_URL)"
 cargo test --workspace --release -q 2>&1 | grep -v '^$'
 
-echo "== promtool: contrib/prometheus/alerts.yml (check rules, test rules)"
+echo "== promtool: contrib/prometheus/alerts.yml (check rules, test rules), contrib/grafana/dashboard.json queries"
 promtool check rules contrib/prometheus/alerts.yml
 promtool test rules contrib/prometheus/tests/*.yml
+php tests/tools/dashboard-rules.php contrib/grafana/dashboard.json > target/dashboard-rules.yml
+promtool check rules target/dashboard-rules.yml
 
 export PHP_INI_SCAN_DIR
 PHP_INI_SCAN_DIR=$(tests/tools/php-ini.sh)

@@ -19,8 +19,9 @@ use Monei\Concurrency\Tests\Magento\Support\MagentoTestCase;
  * Every metric name used by contrib/prometheus/alerts.yml and
  * contrib/grafana/dashboard.json is one that is really emitted: by the
  * loaded extension's metrics() or by the Magento endpoint (after its cron
- * job ran, so every gauge is there), or Prometheus' own `up`. Every
- * dashboard query is valid PromQL (promtool checks it as a recording rule).
+ * job ran, so every gauge is there), or Prometheus' own `up`. (Whether
+ * each query is valid PromQL is promtool's to say: make test runs it on
+ * alerts.yml and, through tests/tools/dashboard-rules.php, on the dashboard.)
  */
 final class MetricNamesTest extends MagentoTestCase
 {
@@ -154,25 +155,5 @@ final class MetricNamesTest extends MagentoTestCase
     {
         self::assertSame([], array_values(array_intersect(self::PENDING, $this->emitted())),
             'the extension emits these now: remove them from MetricNamesTest::PENDING');
-    }
-
-    public function testEveryDashboardQueryIsValidPromql(): void
-    {
-        $promtool = trim((string) shell_exec('command -v promtool'));
-        self::assertNotSame('', $promtool, 'promtool is missing: tests/tools/deps.sh test installs Debian\'s prometheus package');
-        $rules = [];
-        foreach (array_values(self::dashboardExpressions()) as $i => $expr) {
-            $rules[] = ['record' => "dashboard:query_$i", 'expr' => $expr];
-        }
-        // JSON is YAML: one recording rule per dashboard query.
-        $file = $this->tmp('dashboard-rules.yml');
-        file_put_contents($file, json_encode(['groups' => [['name' => 'dashboard', 'rules' => $rules]]], JSON_UNESCAPED_SLASHES));
-        exec(escapeshellarg($promtool) . ' check rules ' . escapeshellarg($file) . ' 2>&1', $out, $code);
-        self::assertSame(0, $code, implode("\n", $out));
-        self::assertStringContainsString('SUCCESS: ' . count($rules) . ' rules found', implode("\n", $out));
-
-        file_put_contents($file, json_encode(['groups' => [['name' => 'bad', 'rules' => [['record' => 'x:y', 'expr' => 'sum(rate(x[5m])']]]]]));
-        exec(escapeshellarg($promtool) . ' check rules ' . escapeshellarg($file) . ' 2>&1', $out, $code);
-        self::assertNotSame(0, $code, 'promtool refuses invalid PromQL');
     }
 }
