@@ -42,8 +42,16 @@ final class StuckPaymentsTest extends MagentoTestCase
             $this->shop()->addOrder($order);
             $pdo->prepare('UPDATE sales_order SET state = ?, created_at = NOW() - INTERVAL ? SECOND WHERE increment_id = ?')
                 ->execute([$state, $age, $order]);
-            $pdo->prepare('UPDATE sales_order_payment p JOIN sales_order o ON o.entity_id = p.parent_id SET p.last_trans_id = ? WHERE o.increment_id = ?')
-                ->execute([$payment, $order]);
+            // Like MONEI's module: its payment id in the additional information,
+            // and last_trans_id overwritten by a capture id (order ...003) or,
+            // on an older order (...007), the only place with the id.
+            [$info, $lastTransId] = match ($order) {
+                '100000003' => [['monei_payment_id' => $payment, 'method_title' => 'Card'], 'cap_' . $payment],
+                '100000007' => [null, $payment],
+                default => [$payment === null ? null : ['monei_payment_id' => $payment], null],
+            };
+            $pdo->prepare('UPDATE sales_order_payment p JOIN sales_order o ON o.entity_id = p.parent_id SET p.additional_information = ?, p.last_trans_id = ? WHERE o.increment_id = ?')
+                ->execute([$info === null ? null : json_encode($info), $lastTransId, $order]);
             foreach ($statuses as $status) {
                 self::assertTrue($app->backend->stateMachine()->advance((string) $payment, $status));
             }

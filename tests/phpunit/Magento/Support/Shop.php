@@ -33,7 +33,8 @@ final class Shop
         $pdo->exec('CREATE TABLE sales_order_payment (entity_id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
             parent_id INT UNSIGNED NOT NULL, method VARCHAR(128), base_amount_paid DECIMAL(20,4) NULL,
             amount_paid DECIMAL(20,4) NULL, base_amount_paid_online DECIMAL(20,4) NULL,
-            base_amount_authorized DECIMAL(20,4) NULL, last_trans_id VARCHAR(255) NULL) ENGINE=InnoDB');
+            base_amount_authorized DECIMAL(20,4) NULL, last_trans_id VARCHAR(255) NULL,
+            additional_information TEXT NULL) ENGINE=InnoDB');
         $pdo->exec('CREATE TABLE sales_invoice (entity_id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
             order_id INT UNSIGNED NOT NULL, state SMALLINT NOT NULL, base_grand_total DECIMAL(20,4) NOT NULL,
             transaction_id VARCHAR(255) NULL) ENGINE=InnoDB');

@@ -12,9 +12,13 @@ use Monei\Concurrency\Model\Backend;
  *
  * - every order in state pending_payment created before the threshold;
  * - every order in state new or payment_review created before the threshold
- *   whose payment id (sales_order_payment.last_trans_id) has a status in the
- *   extension's PaymentStateMachine (the status the webhook endpoint last
- *   applied) that is not an outcome yet: PENDING or AUTHORIZED.
+ *   whose payment has a status in the extension's PaymentStateMachine (the
+ *   status the webhook endpoint last applied) that is not an outcome yet:
+ *   PENDING or AUTHORIZED. The payment is looked up by the MONEI payment id
+ *   MONEI's module keeps in the payment's additional information
+ *   (`monei_payment_id`, the id its webhooks carry); only when that is
+ *   missing by sales_order_payment.last_trans_id (which MONEI's module
+ *   overwrites with capture and refund ids, so it is the fallback only).
  *
  * Ages are computed by the database (UNIX_TIMESTAMP() - created_at), so the
  * clock of the PHP host does not matter. At most MAX_ORDERS candidate orders
@@ -31,6 +35,8 @@ class Finder
     /** State machine statuses that are not an outcome of the payment yet. */
     public const UNSETTLED_STATUSES = ['PENDING', 'AUTHORIZED'];
     public const MAX_ORDERS = 10000;
+    /** The additional-information key under which MONEI's module keeps its payment id. */
+    public const MONEI_PAYMENT_ID = 'monei_payment_id';
 
     public function __construct(private ResourceConnection $resource, private Backend $backend)
     {
@@ -45,7 +51,7 @@ class Finder
         $db = $this->resource->getConnection('sales');
         $states = implode(', ', array_map(static fn (string $s) => "'$s'", self::OPEN_STATES));
         $rows = $db->fetchAll(
-            'SELECT o.increment_id, o.state, p.last_trans_id,'
+            'SELECT o.increment_id, o.state, p.additional_information, p.last_trans_id,'
             . ' UNIX_TIMESTAMP() - UNIX_TIMESTAMP(o.created_at) AS age_s'
             . ' FROM ' . $this->resource->getTableName('sales_order') . ' o'
             . ' LEFT JOIN ' . $this->resource->getTableName('sales_order_payment') . ' p ON p.parent_id = o.entity_id'
@@ -62,7 +68,7 @@ class Finder
                 continue;
             }
             $seen[$order] = true;
-            $paymentId = ($row['last_trans_id'] ?? '') === '' ? null : (string) $row['last_trans_id'];
+            $paymentId = self::paymentIdOf($row);
             $status = $paymentId === null ? null : $this->backend->stateMachine()->current($paymentId);
             if ($row['state'] !== self::PENDING_PAYMENT && !in_array($status, self::UNSETTLED_STATUSES, true)) {
                 continue;
@@ -76,5 +82,16 @@ class Finder
             ];
         }
         return new Report($stuck, $olderThanS, $truncated);
+    }
+
+    /** MONEI's payment id of an order's payment row, if it has one. */
+    private static function paymentIdOf(array $row): ?string
+    {
+        $info = json_decode((string) ($row['additional_information'] ?? ''), true);
+        $id = is_array($info) ? ($info[self::MONEI_PAYMENT_ID] ?? null) : null;
+        if (!is_string($id) || $id === '') {
+            $id = $row['last_trans_id'] ?? null;
+        }
+        return is_string($id) && $id !== '' ? $id : null;
     }
 }
