@@ -35,11 +35,12 @@ $S = [
     'idem_calls' => 4000, 'idem_rounds' => 3,
     'memory' => 1000000,
     'tp_procs' => [1, 2, 4, 8, 16], 'tp_seconds' => 1.5,
+    'shm_rounds' => 6, 'shm_cycles' => 5000,
 ];
 if ($quick) {
     $S = ['uncontended' => 2000, 'rounds' => 2, 'block' => 250, 'contended_rounds' => 1,
         'idem_calls' => 1000, 'idem_rounds' => 1, 'memory' => 20000,
-        'tp_procs' => [1, 4], 'tp_seconds' => 0.5] + $S;
+        'tp_procs' => [1, 4], 'tp_seconds' => 0.5, 'shm_rounds' => 2, 'shm_cycles' => 1000] + $S;
 }
 
 $admin = phpredis($port);
@@ -57,7 +58,12 @@ function scenario(string $name, array $params): array
     global $ext, $port, $admin;
     $admin->flushAll();
     $params['port'] = $port;
-    $cmd = [PHP_BINARY, '-d', "extension=$ext", '-d', 'memory_limit=1G',
+    $ini = [];
+    foreach ($params['ini'] ?? [] as $k => $v) {
+        array_push($ini, '-d', "$k=$v");
+    }
+    unset($params['ini']);
+    $cmd = [PHP_BINARY, '-d', "extension=$ext", '-d', 'memory_limit=1G', ...$ini,
         __DIR__ . "/scenarios/$name.php", json_encode($params)];
     $proc = proc_open($cmd, [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
     $out = stream_get_contents($pipes[1]);
@@ -161,6 +167,23 @@ try {
             say("throughput: $impl, $procs process(es), {$S['tp_seconds']} s");
             $tp[$procs][$impl] = scenario('throughput', ['impl' => $impl, 'procs' => $procs,
                 'seconds' => $S['tp_seconds'], 'round' => $i])['per_s'];
+        }
+    }
+
+    // 6. What the pool-wide figures cost: the same extension with its shared
+    // metrics region and with per-process figures only (metrics_shm_bytes = 0),
+    // alternating, first alone and then 8 processes adding to the same
+    // shared counters from both CPUs.
+    $shm = ['shared' => ['ratio' => [], 'tp' => []], 'local' => ['ratio' => [], 'tp' => []]];
+    $shmIni = ['shared' => [], 'local' => ['monei_concurrency.metrics_shm_bytes' => 0]];
+    for ($round = 0; $round < $S['shm_rounds']; $round++) {
+        foreach (rotation($round, ['shared', 'local']) as $v) {
+            say("metrics cost: $v figures, round " . ($round + 1) . "/{$S['shm_rounds']}");
+            $r = scenario('uncontended', ['impl' => 'monei', 'cycles' => $S['shm_cycles'], 'block' => $S['block'],
+                'round' => $round, 'ini' => $shmIni[$v]]);
+            array_push($shm[$v]['ratio'], ...paired_ratios($r['cycle_us'], $r['ping_us'], 2));
+            $shm[$v]['tp'][] = scenario('throughput', ['impl' => 'monei', 'procs' => 8,
+                'seconds' => $S['tp_seconds'], 'round' => $round, 'ini' => $shmIni[$v]])['per_s'];
         }
     }
 
@@ -294,6 +317,16 @@ foreach ($tp as $procs => $byImpl) {
         array_map(fn($v) => number_format($v, 0, '.', ','), $byImpl));
 }
 
+// 6
+$shmCycle = median($shm['shared']['ratio']) / median($shm['local']['ratio']);
+$shmTp = median($shm['local']['tp']) / median($shm['shared']['tp']);
+$row(sprintf('6. pool-wide metrics: uncontended cycle / (2 x PING) with the shared region, without (per-process figures), %d processes each',
+    $S['shm_rounds']), ['monei' => sprintf('%s, %s: %+.1f %%', $x(median($shm['shared']['ratio'])),
+    $x(median($shm['local']['ratio'])), 100 * ($shmCycle - 1))], '≤ +2 %', $shmCycle <= 1.02);
+$row(sprintf('6. pool-wide metrics: 8 processes on distinct orders adding to the same shared counters, cycles/s with the region, without (median of %d runs each)',
+    $S['shm_rounds']), ['monei' => sprintf('%s, %s: time per cycle %+.1f %%', number_format(median($shm['shared']['tp']), 0, '.', ','),
+    number_format(median($shm['local']['tp']), 0, '.', ','), 100 * ($shmTp - 1))], '≤ +2 %', $shmTp <= 1.02);
+
 // Table.
 $head = ['scenario', ...array_values(NAMES), 'target', 'PASS/FAIL'];
 $md = '| ' . implode(' | ', $head) . " |\n|" . str_repeat(' --- |', count($head)) . "\n";
@@ -338,6 +371,7 @@ How these are measured (one loopback redis-server started for the run, `save ''`
 - 3: the extension only (none of the anchors has idempotency); a small array result.
 - 4: the extension only; VmRSS after 10,000 warm-up cycles and after 1,000,000 more executeWithLock() cycles cycling over 1,000 orders.
 - 5: every process loops on its own keys for 1.5 s; total cycles per second.
+- 6: the extension with its default shared metrics region against the same build started with `monei_concurrency.metrics_shm_bytes=0` (figures per process, as before the region existed), the two alternating in fresh processes: scenario 1's measurement (the ratio to the PINGs around each block, median over blocks) and scenario 5's with 8 processes, whose adds all go to the same shared counters and histogram buckets (each on a cache line of its own).
 - The anchors: symfony/lock 5.4 (`LockFactory` + `RedisStore`, blocking `acquire()`, `release()`) over phpredis and over Predis; a hand-written phpredis lock (`SET NX PX`, `EVALSHA` compare-and-delete, 2 ms `usleep` retry).
 
 TXT;

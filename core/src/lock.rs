@@ -141,7 +141,7 @@ impl Locker {
     ) -> Result<Option<Lease>> {
         let asked = Instant::now();
         if let Some(lease) = registry::reenter(&self.endpoint, res)? {
-            stats::inc(&stats::COUNTERS.reentered);
+            stats::inc(|c| &c.reentered);
             return Ok(Some(lease));
         }
         let mut conn = self.endpoint.conn()?;
@@ -225,7 +225,7 @@ impl Locker {
                 Attempt::HandedOver(token) => won(token, true),
                 Attempt::Busy(pttl, queued) => {
                     if waiter.entry.is_none() {
-                        stats::inc(&stats::COUNTERS.contended);
+                        stats::inc(|c| &c.contended);
                     }
                     // The script may have given our entry a wake-up slot.
                     if queued.is_some() {
@@ -278,7 +278,7 @@ impl Locker {
                 handed_over: true,
             }));
         }
-        stats::inc(&stats::COUNTERS.timeouts);
+        stats::inc(|c| &c.timeouts);
         events::emit("warning", "lock wait timed out", || {
             vec![
                 ("resource", events::s(res.name())),
@@ -313,7 +313,7 @@ impl Locker {
             let acked = conn.wait_replicas(res.lock_key(), need, timeout)?;
             if acked < need as i64 {
                 let _ = protocol::release(conn, res, &waiter.owner);
-                stats::inc(&stats::COUNTERS.backend_errors);
+                stats::inc(|c| &c.backend_errors);
                 return Err(Error::Backend {
                     endpoint: self.endpoint.masked_url().to_string(),
                     detail: format!(
@@ -323,8 +323,8 @@ impl Locker {
             }
         }
         let waited = waiter.asked.elapsed();
-        stats::inc(&stats::COUNTERS.acquired);
-        stats::WAIT.observe(waited);
+        stats::inc(|c| &c.acquired);
+        stats::observe(stats::Hist::Wait, waited);
         events::emit("debug", "lock acquired", || {
             vec![
                 ("resource", events::s(res.name())),
@@ -363,7 +363,7 @@ impl Locker {
         let by = crate::holder::current();
         let n = protocol::force_release(&mut self.endpoint.conn()?, res, &by)?;
         if n != 0 {
-            stats::inc(&stats::COUNTERS.forced_unlocks);
+            stats::inc(|c| &c.forced_unlocks);
             registry::mark_lost(&self.endpoint, res, "freed by forceUnlock()");
             events::emit("warning", "lock forced free", || {
                 vec![

@@ -41,7 +41,7 @@ impl Held {
             return;
         }
         st.lost = Some(reason.to_string());
-        stats::inc(&stats::COUNTERS.lost_leases);
+        stats::inc(|c| &c.lost_leases);
         events::emit("error", "lock lost", || {
             vec![
                 ("resource", events::s(self.resource.name())),
@@ -274,7 +274,7 @@ fn forget(h: &Arc<Held>) {
 /// Hold time, and the events of a release: lost, released, held too long.
 fn report_release(h: &Held, released: bool) {
     let held_for = h.acquired_at.elapsed();
-    stats::HOLD.observe(held_for);
+    stats::observe(stats::Hist::Hold, held_for);
     if !released {
         h.mark_lost(&mut h.st(), "expired or taken over before release");
     } else {
@@ -443,7 +443,7 @@ pub fn release_all() -> usize {
         if let Ok(mut conn) = h.endpoint.conn() {
             if let Ok(n) = protocol::release(&mut conn, &h.resource, &h.owner) {
                 released += usize::from(n != 0);
-                stats::HOLD.observe(h.acquired_at.elapsed());
+                stats::observe(stats::Hist::Hold, h.acquired_at.elapsed());
                 events::emit("warning", "lock released at request end", || {
                     vec![
                         ("resource", events::s(h.resource.name())),

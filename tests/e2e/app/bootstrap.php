@@ -116,6 +116,12 @@ function e2e_capture(string $run, string $orderId, string $paymentId, string $so
 {
     $capture = function (?\Monei\Concurrency\Lease $lease) use ($run, $orderId, $paymentId, $source): string {
         $db = e2e_db($run);
+        if ($lease !== null) {
+            // Every lock acquisition, counted apart from the extension's own
+            // counters (the scrape scenario compares the two).
+            $db->prepare('INSERT INTO lock_holds (payment_id, token, pid, at) VALUES (?, ?, ?, ?)')
+                ->execute([$paymentId, $lease->token(), getmypid(), microtime(true)]);
+        }
         $st = $db->prepare('SELECT COUNT(*) FROM captures WHERE payment_id = ?');
         $st->execute([$paymentId]);
         $n = (int) $st->fetchColumn();
