@@ -10,6 +10,7 @@ use crate::wire::{self, PlainConn};
 use redis::cluster::{ClusterClient, ClusterConnection};
 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use redis::{ConnectionLike, RedisResult, TlsCertificates, TlsMode};
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -142,60 +143,22 @@ fn certificates(cfg: &Config) -> Result<Option<TlsCertificates>> {
     }))
 }
 
+/// How a URL the `redis` crate refuses is reported.
+fn invalid_url(cfg: &Config, e: redis::RedisError) -> Error {
+    Error::invalid(format!(
+        "invalid redis_url \"{}\": {}",
+        cfg.masked_url(),
+        e.detail().unwrap_or("cannot parse")
+    ))
+}
+
 impl Backend {
     pub fn build(cfg: &Config) -> Result<Backend> {
         install_crypto();
         let certs = certificates(cfg)?;
-        let invalid = |e: redis::RedisError| {
-            Error::invalid(format!(
-                "invalid redis_url \"{}\": {}",
-                cfg.masked_url(),
-                e.detail().unwrap_or("cannot parse")
-            ))
-        };
         Ok(match url::parse(&cfg.redis_url)? {
-            Target::Single(u) => {
-                let info =
-                    redis::IntoConnectionInfo::into_connection_info(u.as_str()).map_err(invalid)?;
-                let info = quick_handshake(info);
-                Backend::Single(match certs {
-                    Some(c) if u.starts_with("rediss://") => {
-                        redis::Client::build_with_tls(info, c).map_err(invalid)?
-                    }
-                    _ => redis::Client::open(info).map_err(invalid)?,
-                })
-            }
-            Target::Cluster(nodes) => {
-                let seeds: Vec<String> = nodes
-                    .hosts
-                    .iter()
-                    .map(|(h, p)| nodes.node_url(h, *p, 0))
-                    .collect();
-                let mut b = ClusterClient::builder(seeds)
-                    .connection_timeout(cfg.connect_timeout())
-                    .response_timeout(cfg.io_timeout())
-                    // Follow MOVED/ASK and a node restart, but fail within the budget.
-                    .retries(2)
-                    .min_retry_wait(10)
-                    .max_retry_wait(100);
-                if let Some(u) = &nodes.username {
-                    b = b.username(u);
-                }
-                if let Some(p) = &nodes.password {
-                    b = b.password(p);
-                }
-                if nodes.tls {
-                    b = b.tls(TlsMode::Secure);
-                    if let Some(c) = certs.clone() {
-                        b = b.certs(c);
-                    }
-                }
-                Backend::Cluster {
-                    client: Box::new(b.build().map_err(invalid)?),
-                    nodes,
-                    certs,
-                }
-            }
+            Target::Single(u) => Backend::single(cfg, &u, certs)?,
+            Target::Cluster(nodes) => Backend::cluster(cfg, nodes, certs)?,
             Target::Sentinel {
                 nodes,
                 master,
@@ -211,6 +174,51 @@ impl Backend {
                 certs,
                 primary: Mutex::new(None),
             })),
+        })
+    }
+
+    /// One server; the certificates apply to a `rediss://` URL only.
+    fn single(cfg: &Config, url: &str, certs: Option<TlsCertificates>) -> Result<Backend> {
+        let info = redis::IntoConnectionInfo::into_connection_info(url)
+            .map_err(|e| invalid_url(cfg, e))?;
+        let info = quick_handshake(info);
+        let client = match certs {
+            Some(c) if url.starts_with("rediss://") => redis::Client::build_with_tls(info, c),
+            _ => redis::Client::open(info),
+        };
+        Ok(Backend::Single(client.map_err(|e| invalid_url(cfg, e))?))
+    }
+
+    /// A Cluster reached through its seed nodes, following MOVED/ASK and a
+    /// node restart but failing within the timeouts.
+    fn cluster(cfg: &Config, nodes: Nodes, certs: Option<TlsCertificates>) -> Result<Backend> {
+        let seeds: Vec<String> = nodes
+            .hosts
+            .iter()
+            .map(|(h, p)| nodes.node_url(h, *p, 0))
+            .collect();
+        let mut b = ClusterClient::builder(seeds)
+            .connection_timeout(cfg.connect_timeout())
+            .response_timeout(cfg.io_timeout())
+            .retries(2)
+            .min_retry_wait(10)
+            .max_retry_wait(100);
+        if let Some(u) = &nodes.username {
+            b = b.username(u);
+        }
+        if let Some(p) = &nodes.password {
+            b = b.password(p);
+        }
+        if nodes.tls {
+            b = b.tls(TlsMode::Secure);
+            if let Some(c) = certs.clone() {
+                b = b.certs(c);
+            }
+        }
+        Ok(Backend::Cluster {
+            client: Box::new(b.build().map_err(|e| invalid_url(cfg, e))?),
+            nodes,
+            certs,
         })
     }
 
@@ -247,27 +255,9 @@ impl Backend {
         let RawConn::Cluster(c) = conn else {
             return Ok(Vec::new());
         };
-        // CLUSTER SLOTS: [[start, end, [host, port, id], replicas...], ...]
         let slots: Vec<redis::Value> = redis::cmd("CLUSTER").arg("SLOTS").query(c)?;
-        let mut seen = std::collections::BTreeSet::new();
-        for range in slots {
-            let redis::Value::Array(parts) = range else {
-                continue;
-            };
-            let Some(redis::Value::Array(primary)) = parts.get(2) else {
-                continue;
-            };
-            let host = match primary.first() {
-                Some(redis::Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
-                Some(redis::Value::SimpleString(s)) => s.clone(),
-                _ => continue,
-            };
-            let Some(redis::Value::Int(port)) = primary.get(1) else {
-                continue;
-            };
-            seen.insert((host, *port as u16));
-        }
-        seen.into_iter()
+        primary_addresses(slots)
+            .into_iter()
             .map(|(h, p)| {
                 let u = nodes.node_url(&h, p, 0);
                 match certs.clone() {
@@ -277,6 +267,30 @@ impl Backend {
             })
             .collect()
     }
+}
+
+/// Host and port of each primary in a `CLUSTER SLOTS` reply
+/// (`[[start, end, [host, port, id], replicas...], ...]`), each once.
+fn primary_addresses(slots: Vec<redis::Value>) -> BTreeSet<(String, u16)> {
+    let mut seen = BTreeSet::new();
+    for range in slots {
+        let redis::Value::Array(parts) = range else {
+            continue;
+        };
+        let Some(redis::Value::Array(primary)) = parts.get(2) else {
+            continue;
+        };
+        let host = match primary.first() {
+            Some(redis::Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
+            Some(redis::Value::SimpleString(s)) => s.clone(),
+            _ => continue,
+        };
+        let Some(redis::Value::Int(port)) = primary.get(1) else {
+            continue;
+        };
+        seen.insert((host, *port as u16));
+    }
+    seen
 }
 
 impl SentinelTarget {

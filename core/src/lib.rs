@@ -18,7 +18,6 @@ pub mod process;
 pub mod prometheus;
 mod protocol;
 pub mod registry;
-pub mod resp;
 mod scripts;
 pub mod settings;
 pub mod signature;

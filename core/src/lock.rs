@@ -22,16 +22,30 @@ pub struct Locker {
     endpoint: Arc<Endpoint>,
 }
 
-/// A lock Redis has just given us.
-struct Grant {
+/// One caller on its way to a lock: who it is, when it asked, until when it
+/// waits, and its entry in the lock's queue once an attempt put it there.
+struct Waiter {
     owner: String,
+    asked: Instant,
+    deadline: Instant,
+    entry: Option<Vec<u8>>,
+}
+
+/// A lock Redis has just given us.
+struct Won {
     token: i64,
     /// When the request that won it was sent (the lease runs from there).
     sent: Instant,
-    /// When the caller asked for the lock (for the wait histogram).
-    asked: Instant,
     /// Given by another process' release (a short claim), not taken by us.
     handed_over: bool,
+}
+
+/// What one attempt came to.
+enum Tried {
+    Won(Won),
+    /// Someone else holds it; their lease has this many ms left (negative:
+    /// no expiry known).
+    Busy(i64),
 }
 
 /// How long a lease lasts and whether the watchdog renews it.
@@ -125,97 +139,153 @@ impl Locker {
         wait: Duration,
         terms: LeaseTerms,
     ) -> Result<Option<Lease>> {
-        let start = Instant::now();
+        let asked = Instant::now();
         if let Some(lease) = registry::reenter(&self.endpoint, res)? {
             stats::inc(|c| &c.reentered);
             return Ok(Some(lease));
         }
-        let deadline = start + wait;
-        let owner = process::next_owner();
         let mut conn = self.endpoint.conn()?;
-        // Our entry in the lock's queue, once an attempt put us there.
-        let mut entry: Option<Vec<u8>> = None;
-        // (token, when the winning request was sent, handed over by a release)
-        let mut won = loop {
+        let mut waiter = Waiter {
+            owner: process::next_owner(),
+            asked,
+            deadline: asked + wait,
+            entry: None,
+        };
+        let won = match self.attempt_and_wait(&mut conn, res, terms, &mut waiter)? {
+            Some(won) => Some(won),
+            None => self.give_up(&mut conn, res, &waiter)?,
+        };
+        match won {
+            Some(won) => self.finish(&mut conn, res, terms, waiter, won),
+            None => Ok(None),
+        }
+    }
+
+    /// Attempts, and between attempts sleeps until a release hands us the
+    /// lock, until the deadline. None: the wait ran out (we may still be queued).
+    fn attempt_and_wait(
+        &self,
+        conn: &mut Conn,
+        res: &Resource,
+        terms: LeaseTerms,
+        waiter: &mut Waiter,
+    ) -> Result<Option<Won>> {
+        loop {
             let sent = Instant::now();
-            let remaining = deadline.saturating_duration_since(sent);
-            let queue_ms = remaining.as_millis() as u64;
-            let pttl = match protocol::acquire(
-                &mut conn,
+            let remaining = waiter.deadline.saturating_duration_since(sent);
+            let pttl = match self.attempt(conn, res, terms, waiter, sent, remaining)? {
+                Tried::Won(won) => return Ok(Some(won)),
+                Tried::Busy(pttl) => pttl,
+            };
+            if remaining.is_zero() {
+                return Ok(None);
+            }
+            if let Some(token) = self.await_release(conn, res, waiter, pttl, remaining)? {
+                return Ok(Some(Won {
+                    token,
+                    sent,
+                    handed_over: true,
+                }));
+            }
+            if Instant::now() >= waiter.deadline {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// One acquire script: the lock, or a place in its queue (kept in
+    /// `waiter`) for up to `remaining`.
+    fn attempt(
+        &self,
+        conn: &mut Conn,
+        res: &Resource,
+        terms: LeaseTerms,
+        waiter: &mut Waiter,
+        sent: Instant,
+        remaining: Duration,
+    ) -> Result<Tried> {
+        let won = |token, handed_over| {
+            Tried::Won(Won {
+                token,
+                sent,
+                handed_over,
+            })
+        };
+        Ok(
+            match protocol::acquire(
+                conn,
                 res,
-                &owner,
+                &waiter.owner,
                 terms.ttl_ms,
-                queue_ms,
+                remaining.as_millis() as u64,
                 self.claim_ms(terms),
-                entry.as_deref(),
+                waiter.entry.as_deref(),
             )? {
-                Attempt::Acquired(token) => break Some((token, sent, false)),
-                Attempt::HandedOver(token) => break Some((token, sent, true)),
+                Attempt::Acquired(token) => won(token, false),
+                Attempt::HandedOver(token) => won(token, true),
                 Attempt::Busy(pttl, queued) => {
-                    if entry.is_none() {
+                    if waiter.entry.is_none() {
                         stats::inc(|c| &c.contended);
                     }
                     // The script may have given our entry a wake-up slot.
                     if queued.is_some() {
-                        entry = queued;
+                        waiter.entry = queued;
                     }
-                    pttl
+                    Tried::Busy(pttl)
                 }
-            };
-            if remaining.is_zero() {
-                break None;
-            }
-            // Sleep until a release hands us the lock; wake up when the
-            // holder's lease would run out too, in case it died.
-            let block = match u64::try_from(pttl) {
-                Ok(p) => remaining.min(Duration::from_millis(p + 2)),
-                Err(_) => remaining,
-            };
-            match entry.as_deref().and_then(protocol::entry_slot) {
-                Some(slot) => {
-                    if let Some(token) =
-                        protocol::wait_for_handoff(&mut conn, res, &owner, slot, block)?
-                    {
-                        break Some((token, sent, true));
-                    }
-                }
-                // More waiters than wake-up slots: a release hands us the
-                // lock all the same, and we find it at the next attempt.
-                None => std::thread::sleep(block.min(SLOTLESS_POLL)),
-            }
-            if Instant::now() >= deadline {
-                break None;
-            }
+            },
+        )
+    }
+
+    /// Sleeps until a release hands us the lock (its token), or until the
+    /// holder's lease would run out too, in case it died.
+    fn await_release(
+        &self,
+        conn: &mut Conn,
+        res: &Resource,
+        waiter: &Waiter,
+        pttl: i64,
+        remaining: Duration,
+    ) -> Result<Option<i64>> {
+        let block = match u64::try_from(pttl) {
+            Ok(p) => remaining.min(Duration::from_millis(p + 2)),
+            Err(_) => remaining,
         };
-        if let (None, Some(entry)) = (&won, &entry) {
-            let sent = Instant::now();
-            if let Attempt::Acquired(token) | Attempt::HandedOver(token) =
-                protocol::cancel(&mut conn, res, &owner, entry)?
-            {
-                won = Some((token, sent, true));
-            } else {
-                stats::inc(|c| &c.timeouts);
-                events::emit("warning", "lock wait timed out", || {
-                    vec![
-                        ("resource", events::s(res.name())),
-                        ("waited_ms", events::i(start.elapsed().as_millis())),
-                    ]
-                });
+        match waiter.entry.as_deref().and_then(protocol::entry_slot) {
+            Some(slot) => protocol::wait_for_handoff(conn, res, &waiter.owner, slot, block),
+            // More waiters than wake-up slots: a release hands us the lock
+            // all the same, and we find it at the next attempt.
+            None => {
+                std::thread::sleep(block.min(SLOTLESS_POLL));
+                Ok(None)
             }
         }
-        match won {
-            Some((token, sent, handed_over)) => {
-                let grant = Grant {
-                    owner,
-                    token,
-                    sent,
-                    asked: start,
-                    handed_over,
-                };
-                self.finish(&mut conn, res, terms, grant)
-            }
-            None => Ok(None),
+    }
+
+    /// The wait ran out: leaves the queue, unless a release handed us the
+    /// lock meanwhile (then it is ours after all).
+    fn give_up(&self, conn: &mut Conn, res: &Resource, waiter: &Waiter) -> Result<Option<Won>> {
+        let Some(entry) = &waiter.entry else {
+            return Ok(None);
+        };
+        let sent = Instant::now();
+        if let Attempt::Acquired(token) | Attempt::HandedOver(token) =
+            protocol::cancel(conn, res, &waiter.owner, entry)?
+        {
+            return Ok(Some(Won {
+                token,
+                sent,
+                handed_over: true,
+            }));
         }
+        stats::inc(|c| &c.timeouts);
+        events::emit("warning", "lock wait timed out", || {
+            vec![
+                ("resource", events::s(res.name())),
+                ("waited_ms", events::i(waiter.asked.elapsed().as_millis())),
+            ]
+        });
+        Ok(None)
     }
 
     /// The lock is ours in Redis. With `min_replicas_ack`, make sure enough
@@ -229,19 +299,20 @@ impl Locker {
         conn: &mut Conn,
         res: &Resource,
         terms: LeaseTerms,
-        grant: Grant,
+        waiter: Waiter,
+        won: Won,
     ) -> Result<Option<Lease>> {
         let need = self.cfg.min_replicas_ack;
-        let mut claim = grant.handed_over.then(|| self.claim_ms(terms));
+        let mut claim = won.handed_over.then(|| self.claim_ms(terms));
         if need > 0 {
-            if grant.handed_over {
-                protocol::extend(conn, res, &grant.owner, terms.ttl_ms)?;
+            if won.handed_over {
+                protocol::extend(conn, res, &waiter.owner, terms.ttl_ms)?;
                 claim = None;
             }
             let timeout = self.cfg.replica_ack_timeout_ms;
             let acked = conn.wait_replicas(res.lock_key(), need, timeout)?;
             if acked < need as i64 {
-                let _ = protocol::release(conn, res, &grant.owner);
+                let _ = protocol::release(conn, res, &waiter.owner);
                 stats::inc(|c| &c.backend_errors);
                 return Err(Error::Backend {
                     endpoint: self.endpoint.masked_url().to_string(),
@@ -251,27 +322,27 @@ impl Locker {
                 });
             }
         }
-        let waited = grant.asked.elapsed();
+        let waited = waiter.asked.elapsed();
         stats::inc(|c| &c.acquired);
         stats::observe(stats::Hist::Wait, waited);
         events::emit("debug", "lock acquired", || {
             vec![
                 ("resource", events::s(res.name())),
-                ("token", events::i(grant.token)),
+                ("token", events::i(won.token)),
                 ("waited_ms", events::i(waited.as_millis())),
             ]
         });
         let (lease, renew_at) = registry::register(NewLease {
             resource: res.clone(),
             endpoint: self.endpoint.clone(),
-            owner: grant.owner,
-            token: grant.token,
+            owner: waiter.owner,
+            token: won.token,
             ttl_ms: terms.ttl_ms,
             auto_renew: terms.auto_renew,
             max_hold_ms: self.cfg.max_hold_ms,
             slow_hold_ms: self.cfg.slow_hold_ms,
             claim_ms: claim,
-            sent: grant.sent,
+            sent: won.sent,
         });
         if let Some(due) = renew_at {
             watchdog::watch(due);

@@ -213,44 +213,69 @@ impl Drop for Level {
     }
 }
 
+/// What giving up one level of a lease leaves.
+enum Leaving {
+    /// Nothing to give back here: forked while held, or already given back.
+    Gone,
+    /// An outer level still holds it.
+    Inner,
+    /// The last level: the lock goes back to Redis.
+    Outermost,
+}
+
 fn release_level(h: &Arc<Held>) -> Result<bool> {
+    match leave_level(h) {
+        Leaving::Gone => Ok(false),
+        Leaving::Inner => still_held(h),
+        Leaving::Outermost => {
+            // Redis first, a waiter may be blocked on it; the entry goes
+            // after. Nobody takes it meanwhile: with `released` set, a
+            // re-entry takes the lock afresh and the watchdog passes it by.
+            let released = h
+                .endpoint
+                .conn()
+                .and_then(|mut c| protocol::release(&mut c, &h.resource, &h.owner));
+            forget(h);
+            let released = released? != 0;
+            report_release(h, released);
+            Ok(released)
+        }
+    }
+}
+
+/// One level fewer; the last one marks the lease released.
+fn leave_level(h: &Held) -> Leaving {
     if h.generation != process::generation() {
         // Forked while held: the lock belongs to the parent process.
-        return Ok(false);
+        return Leaving::Gone;
     }
-    let outermost = {
-        let mut st = h.st();
-        if st.released {
-            // Already given back as a whole (request shutdown, release_all).
-            return Ok(false);
-        }
-        st.depth = st.depth.saturating_sub(1);
-        if st.depth == 0 {
-            st.released = true;
-        }
-        st.depth == 0
-    };
-    if !outermost {
-        return still_held(h);
+    let mut st = h.st();
+    if st.released {
+        // Already given back as a whole (request shutdown, release_all).
+        return Leaving::Gone;
     }
-    // Redis first, a waiter may be blocked on it; the entry goes after. Nobody
-    // takes it meanwhile: with `released` set, a re-entry takes the lock afresh
-    // and the watchdog passes it by.
-    let released = h
-        .endpoint
-        .conn()
-        .and_then(|mut c| protocol::release(&mut c, &h.resource, &h.owner));
-    {
-        let mut reg = registry();
-        let key = reg_key(&h.endpoint, &h.resource);
-        if reg.held.get(&key).is_some_and(|x| Arc::ptr_eq(x, h)) {
-            reg.held.remove(&key);
-        }
+    st.depth = st.depth.saturating_sub(1);
+    if st.depth > 0 {
+        return Leaving::Inner;
     }
-    let released = released?;
+    st.released = true;
+    Leaving::Outermost
+}
+
+/// Removes the registry entry of `h`, if it is still this lease's.
+fn forget(h: &Arc<Held>) {
+    let mut reg = registry();
+    let key = reg_key(&h.endpoint, &h.resource);
+    if reg.held.get(&key).is_some_and(|x| Arc::ptr_eq(x, h)) {
+        reg.held.remove(&key);
+    }
+}
+
+/// Hold time, and the events of a release: lost, released, held too long.
+fn report_release(h: &Held, released: bool) {
     let held_for = h.acquired_at.elapsed();
     stats::observe(stats::Hist::Hold, held_for);
-    if released == 0 {
+    if !released {
         h.mark_lost(&mut h.st(), "expired or taken over before release");
     } else {
         events::emit("debug", "lock released", || {
@@ -270,7 +295,6 @@ fn release_level(h: &Arc<Held>) -> Result<bool> {
             ]
         });
     }
-    Ok(released != 0)
 }
 
 /// Whether a lease is still ours, asking Redis only when the local clock

@@ -1,21 +1,11 @@
-//! The Lua scripts, compiled in. Each runs atomically on the server, called
-//! with EVALSHA and loaded on NOSCRIPT.
+//! The Lua scripts, compiled in. Each runs atomically on the server through
+//! redis-rs' script invocation (EVALSHA, loaded on NOSCRIPT).
 
 use once_cell::sync::Lazy;
-use redis::{Cmd, ConnectionLike, ErrorKind, FromRedisValue, RedisResult, Script};
-use redis::{ServerErrorKind, ToRedisArgs};
+use redis::{Script, ScriptInvocation};
 
 /// A script as the server knows it (by its SHA1).
 pub struct Lua(Script);
-
-/// One call of a script: keys given up front, then the arguments. Written
-/// straight into one command, where redis-rs' own invocation first copies
-/// every key and argument into a vector of its own; a release is sent with a
-/// waiter blocked on it.
-pub struct Call<'a> {
-    lua: &'a Lua,
-    cmd: Cmd,
-}
 
 impl Lua {
     #[cfg(not(test))]
@@ -35,30 +25,9 @@ impl Lua {
         )))
     }
 
-    pub fn call(&self, keys: &[&str]) -> Call<'_> {
-        let mut cmd = Cmd::with_capacity(keys.len() + 10, 256);
-        cmd.arg("EVALSHA")
-            .arg(self.0.get_hash())
-            .arg(keys.len())
-            .arg(keys);
-        Call { lua: self, cmd }
-    }
-}
-
-impl Call<'_> {
-    pub fn arg<T: ToRedisArgs>(&mut self, arg: T) -> &mut Self {
-        self.cmd.arg(arg);
-        self
-    }
-
-    pub fn invoke<T: FromRedisValue>(&self, con: &mut dyn ConnectionLike) -> RedisResult<T> {
-        match self.cmd.query(con) {
-            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                self.lua.0.load(con)?;
-                self.cmd.query(con)
-            }
-            reply => reply,
-        }
+    /// One call of the script with these keys; the arguments follow.
+    pub fn call(&self, keys: &[&str]) -> ScriptInvocation<'_> {
+        self.0.key(keys)
     }
 }
 

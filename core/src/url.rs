@@ -106,37 +106,55 @@ fn mask_query_password(url: &str) -> String {
     format!("{base}?{}", parts.join("&"))
 }
 
+/// The two kinds of URL that name more than one node.
+enum Multi {
+    Cluster,
+    Sentinel,
+}
+
+/// Why a URL is refused (the caller adds the masked URL).
+type Why = &'static str;
+
 pub fn parse(url: &str) -> Result<Target> {
     let bad = |why: &str| Error::invalid(format!("invalid redis_url \"{}\": {why}", mask_url(url)));
     let Some((scheme, rest)) = url.split_once("://") else {
         return Err(bad("no scheme"));
     };
     let (kind, tls) = match scheme {
-        "redis" | "rediss" | "unix" | "redis+unix" => {
-            // Checked now with the crate's own parser, so a broken URL is
-            // refused when it is set (ini_set, php.ini), not at first use.
-            redis::IntoConnectionInfo::into_connection_info(url)
-                .map_err(|_| bad("not a valid redis, rediss or unix URL (percent-encode '/', '@' and ':' in passwords)"))?;
-            return Ok(Target::Single(url.to_string()));
-        }
-        "redis+cluster" => ("cluster", false),
-        "rediss+cluster" => ("cluster", true),
-        "redis+sentinel" => ("sentinel", false),
-        "rediss+sentinel" => ("sentinel", true),
+        "redis" | "rediss" | "unix" | "redis+unix" => return single(url).map_err(bad),
+        "redis+cluster" => (Multi::Cluster, false),
+        "rediss+cluster" => (Multi::Cluster, true),
+        "redis+sentinel" => (Multi::Sentinel, false),
+        "rediss+sentinel" => (Multi::Sentinel, true),
         _ => {
             return Err(bad(
                 "scheme must be redis, rediss, unix, redis+cluster or redis+sentinel",
             ))
         }
     };
-    let (rest, query) = match rest.split_once('?') {
-        Some((r, q)) => (r, q),
-        None => (rest, ""),
-    };
-    let (authority, path) = match rest.split_once('/') {
-        Some((a, p)) => (a, p),
-        None => (rest, ""),
-    };
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let nodes = nodes(authority, tls).map_err(bad)?;
+    match kind {
+        Multi::Cluster if !path.is_empty() => {
+            Err(bad("a cluster has no database number or master name"))
+        }
+        Multi::Cluster => Ok(Target::Cluster(nodes)),
+        Multi::Sentinel => sentinel(nodes, path, query).map_err(bad),
+    }
+}
+
+/// A one-server URL, checked now with the crate's own parser, so that a
+/// broken URL is refused when it is set (ini_set, php.ini), not at first use.
+fn single(url: &str) -> std::result::Result<Target, Why> {
+    redis::IntoConnectionInfo::into_connection_info(url).map_err(|_| {
+        "not a valid redis, rediss or unix URL (percent-encode '/', '@' and ':' in passwords)"
+    })?;
+    Ok(Target::Single(url.to_string()))
+}
+
+/// `[user[:pass]@]host:port,host:port,...`: the nodes and their credentials.
+fn nodes(authority: &str, tls: bool) -> std::result::Result<Nodes, Why> {
     let (userinfo, hostlist) = match authority.rsplit_once('@') {
         Some((u, h)) => (Some(u), h),
         None => (None, authority),
@@ -150,10 +168,8 @@ pub fn parse(url: &str) -> Result<Target> {
     };
     let mut hosts = Vec::new();
     for h in hostlist.split(',').filter(|h| !h.is_empty()) {
-        let (host, port) = h
-            .rsplit_once(':')
-            .ok_or_else(|| bad("every node needs host:port"))?;
-        let port: u16 = port.parse().map_err(|_| bad("a port is not a number"))?;
+        let (host, port) = h.rsplit_once(':').ok_or("every node needs host:port")?;
+        let port: u16 = port.parse().map_err(|_| "a port is not a number")?;
         hosts.push((
             host.trim_start_matches('[')
                 .trim_end_matches(']')
@@ -162,23 +178,22 @@ pub fn parse(url: &str) -> Result<Target> {
         ));
     }
     if hosts.is_empty() {
-        return Err(bad("no nodes given"));
+        return Err("no nodes given");
     }
-    let nodes = Nodes {
+    Ok(Nodes {
         hosts,
         username,
         password,
         tls,
-    };
-    if kind == "cluster" {
-        if !path.is_empty() {
-            return Err(bad("a cluster has no database number or master name"));
-        }
-        return Ok(Target::Cluster(nodes));
-    }
+    })
+}
+
+/// The sentinels' `nodes`, the master name (`path`) and the query's database
+/// number and sentinel credentials.
+fn sentinel(nodes: Nodes, path: &str, query: &str) -> std::result::Result<Target, Why> {
     let master = dec(path);
     if master.is_empty() {
-        return Err(bad("a sentinel URL needs the master name as its path"));
+        return Err("a sentinel URL needs the master name as its path");
     }
     let mut db = 0;
     let mut sentinel_username = None;
@@ -186,10 +201,10 @@ pub fn parse(url: &str) -> Result<Target> {
     for kv in query.split('&').filter(|kv| !kv.is_empty()) {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
         match k {
-            "db" => db = v.parse().map_err(|_| bad("db must be a number"))?,
+            "db" => db = v.parse().map_err(|_| "db must be a number")?,
             "sentinel_username" => sentinel_username = nonempty(dec(v)),
             "sentinel_password" => sentinel_password = nonempty(dec(v)),
-            _ => return Err(bad("unknown query parameter")),
+            _ => return Err("unknown query parameter"),
         }
     }
     Ok(Target::Sentinel {

@@ -1,15 +1,19 @@
 //! A plain (TCP or Unix socket) connection to one Redis server that polls
 //! for each reply before sleeping (see [`crate::spin`]).
 //!
-//! redis-rs' own connection gives no access to its socket, so this one speaks
-//! RESP2 itself: commands arrive packed by redis-rs, replies are read by
-//! [`crate::resp`], errors are redis-rs' errors (a read timeout is
-//! `is_timeout()`, a closed socket `is_connection_dropped()`). TLS and Cluster
-//! connections stay with redis-rs.
+//! redis-rs' own `Connection` gives no access to its socket (see
+//! `bench/README.md`, "What polling needs from redis-rs"), so this one owns
+//! the socket (connect, timeouts, polling) and no more: commands arrive
+//! packed by redis-rs, replies are read by redis-rs' own `Parser`, errors are
+//! redis-rs' errors (a read timeout is `is_timeout()`, a closed socket
+//! `is_connection_dropped()`). TLS and Cluster connections, and those that
+//! ask the sentinels, are redis-rs' own.
 
-use crate::resp::Reader;
 use crate::spin::{self, SpinPolicy};
-use redis::{ConnectionAddr, ConnectionInfo, ConnectionLike, RedisError, RedisResult, Value};
+use redis::{
+    ConnectionAddr, ConnectionInfo, ConnectionLike, Parser, RedisConnectionInfo, RedisError,
+    RedisResult, Value,
+};
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -70,7 +74,7 @@ impl Write for Stream {
 
 pub struct PlainConn {
     stream: Stream,
-    reader: Reader,
+    parser: Parser,
     db: i64,
     open: bool,
     spin: SpinPolicy,
@@ -162,6 +166,31 @@ fn connect_unix(path: &Path, timeout: Duration) -> io::Result<UnixStream> {
     Ok(stream)
 }
 
+/// Connects to the first address of `host` that accepts before `deadline`.
+fn connect_tcp(host: &str, port: u16, deadline: Instant) -> RedisResult<TcpStream> {
+    let mut last: Option<io::Error> = None;
+    for addr in (host, port).to_socket_addrs()? {
+        let Some(budget) = left(deadline) else { break };
+        match TcpStream::connect_timeout(&addr, budget) {
+            Ok(s) => {
+                s.set_nodelay(true)?;
+                return Ok(s);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(match last {
+        Some(e) => e.into(),
+        None => timed_out("no address to connect to in time"),
+    })
+}
+
+/// What is left until `deadline`; None once it has passed.
+fn left(deadline: Instant) -> Option<Duration> {
+    let d = deadline.saturating_duration_since(Instant::now());
+    (!d.is_zero()).then_some(d)
+}
+
 impl PlainConn {
     /// Connects, authenticates and selects the database, all within `connect`;
     /// then sets `io` as the read and write timeout.
@@ -172,34 +201,10 @@ impl PlainConn {
         spin_us: u64,
     ) -> RedisResult<PlainConn> {
         let deadline = Instant::now() + connect;
-        let left = || {
-            let d = deadline.saturating_duration_since(Instant::now());
-            (!d.is_zero()).then_some(d)
-        };
         let stream = match info.addr() {
-            ConnectionAddr::Tcp(host, port) => {
-                let mut last: Option<io::Error> = None;
-                let mut found = None;
-                for addr in (host.as_str(), *port).to_socket_addrs()? {
-                    let Some(budget) = left() else { break };
-                    match TcpStream::connect_timeout(&addr, budget) {
-                        Ok(s) => {
-                            found = Some(s);
-                            break;
-                        }
-                        Err(e) => last = Some(e),
-                    }
-                }
-                let s = match (found, last) {
-                    (Some(s), _) => s,
-                    (None, Some(e)) => return Err(e.into()),
-                    (None, None) => return Err(timed_out("no address to connect to in time")),
-                };
-                s.set_nodelay(true)?;
-                Stream::Tcp(s)
-            }
+            ConnectionAddr::Tcp(host, port) => Stream::Tcp(connect_tcp(host, *port, deadline)?),
             ConnectionAddr::Unix(path) => {
-                let budget = left().ok_or_else(|| timed_out("connect timeout"))?;
+                let budget = left(deadline).ok_or_else(|| timed_out("connect timeout"))?;
                 Stream::Unix(connect_unix(path, budget)?)
             }
             _ => return Err(timed_out("TLS is not handled by the plain connection")),
@@ -207,7 +212,7 @@ impl PlainConn {
         let settings = info.redis_settings();
         let mut conn = PlainConn {
             stream,
-            reader: Reader::new(),
+            parser: Parser::new(),
             db: settings.db(),
             open: true,
             spin: SpinPolicy::new(spin_us),
@@ -217,20 +222,30 @@ impl PlainConn {
             read_timeout: None,
             socket_read_timeout: None,
         };
+        conn.authenticate(settings, deadline)?;
+        conn.set_read_timeout(Some(io))?;
+        conn.stream.set_write_timeout(Some(io))?;
+        Ok(conn)
+    }
+
+    /// AUTH and SELECT, as the settings ask, before `deadline`.
+    fn authenticate(
+        &mut self,
+        settings: &RedisConnectionInfo,
+        deadline: Instant,
+    ) -> RedisResult<()> {
         if let Some(password) = settings.password() {
             let mut auth = redis::cmd("AUTH");
             if let Some(user) = settings.username() {
                 auth.arg(user);
             }
             auth.arg(password);
-            conn.handshake(&auth, left())?;
+            self.handshake(&auth, left(deadline))?;
         }
-        if conn.db != 0 {
-            conn.handshake(redis::cmd("SELECT").arg(conn.db), left())?;
+        if self.db != 0 {
+            self.handshake(redis::cmd("SELECT").arg(self.db), left(deadline))?;
         }
-        conn.set_read_timeout(Some(io))?;
-        conn.stream.set_write_timeout(Some(io))?;
-        Ok(conn)
+        Ok(())
     }
 
     /// One step of the handshake, within what is left of the connect timeout.
@@ -295,8 +310,8 @@ impl PlainConn {
     /// Any error here leaves the stream at an unknown place (an error reply
     /// from Redis is a value, not an error), so the connection is closed.
     fn read_value(&mut self) -> RedisResult<Value> {
-        self.reader
-            .read_value(&mut self.stream)
+        self.parser
+            .parse_value(&mut self.stream)
             .inspect_err(|_| self.open = false)
     }
 }

@@ -3,7 +3,6 @@
 //! property does not hold, so both drivers report the input that broke it.
 
 use monei_concurrency_core::key::{encode_id, Resource, MAX_ID_BYTES, WAKE_SLOTS};
-use monei_concurrency_core::resp;
 use monei_concurrency_core::signature::{parse_header, sign, verify, MAX_HEADER_BYTES};
 
 /// The signature header parser and `verify` on one input.
@@ -349,63 +348,4 @@ fn decode(s: &str) -> Option<Vec<u8>> {
         }
     }
     Some(out)
-}
-
-/// The RESP2 reply reader on one input: `[read size][bytes a server sent]`.
-///
-/// Whatever the bytes, reading never panics; reading them in pieces of the
-/// chosen size gives the same replies and the same error as reading them at
-/// once; and every reply read is what redis-rs' parser makes of the same
-/// bytes (the reader may refuse what redis-rs reads, RESP3 for instance, but
-/// never reads it differently).
-pub fn check_resp(data: &[u8]) {
-    let Some((&step, stream)) = data.split_first() else {
-        return;
-    };
-    let whole = read_all(stream, stream.len().max(1));
-    let pieces = read_all(stream, 1 + step as usize % 16);
-    assert_eq!(
-        whole,
-        pieces,
-        "[resp-pieces] reading in pieces of {} bytes changed the outcome",
-        1 + step % 16
-    );
-    let mut rest = stream;
-    while let Ok(Some((value, used))) = resp::parse(rest) {
-        assert!(
-            used > 0 && used <= rest.len(),
-            "[resp-length] consumed {used} of {}",
-            rest.len()
-        );
-        assert_eq!(
-            redis::parse_redis_value(&rest[..used]).ok().as_ref(),
-            Some(&value),
-            "[resp-agree] redis-rs reads {:?} differently",
-            String::from_utf8_lossy(&rest[..used])
-        );
-        rest = &rest[used..];
-    }
-}
-
-/// Every reply a [`resp::Reader`] gets from `stream` read `step` bytes at a
-/// time, and how it stopped (kind and text of the error).
-fn read_all(stream: &[u8], step: usize) -> (Vec<redis::Value>, String) {
-    struct Pieces<'a>(&'a [u8], usize);
-    impl std::io::Read for Pieces<'_> {
-        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-            let n = self.1.min(out.len()).min(self.0.len());
-            out[..n].copy_from_slice(&self.0[..n]);
-            self.0 = &self.0[n..];
-            Ok(n)
-        }
-    }
-    let mut src = Pieces(stream, step);
-    let mut reader = resp::Reader::new();
-    let mut values = Vec::new();
-    loop {
-        match reader.read_value(&mut src) {
-            Ok(v) => values.push(v),
-            Err(e) => return (values, format!("{:?} {}", e.kind(), e)),
-        }
-    }
 }

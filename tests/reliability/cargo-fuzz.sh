@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Rust-level fuzzing of the signature-header parser, the key encoder and the
-# RESP2 reply reader (crate fuzz/, not part of the workspace).
+# Rust-level fuzzing of the signature-header parser and the key encoder
+# (crate fuzz/, not part of the workspace).
 #
 #   tests/reliability/cargo-fuzz.sh <work dir> [props seconds] [libfuzzer seconds per target]
 #
@@ -50,7 +50,7 @@ flags="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 -Cllvm-arg
 flags="$flags -Cllvm-args=-sanitizer-coverage-pc-table -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing"
 flags="$flags -Zsanitizer=address -Cdebug-assertions -Coverflow-checks"
 triple=x86_64-unknown-linux-gnu
-if ! RUSTFLAGS="$flags" cargo +nightly build --release --target "$triple" --bin signature_header --bin key_encoding --bin resp_reply \
+if ! RUSTFLAGS="$flags" cargo +nightly build --release --target "$triple" --bin signature_header --bin key_encoding \
     --target-dir "$root/target/fuzz-nightly" > "$work/libfuzzer-build.log" 2>&1; then
   result fuzz-rust-libfuzzer FAIL "nightly build failed" "$(tail -n 5 "$work/libfuzzer-build.log" | tr '\n' ' ')"
   exit 0
@@ -60,7 +60,7 @@ export ASAN_OPTIONS=symbolize=0:detect_leaks=0
 status=PASS
 figs=""
 details=""
-for t in signature_header key_encoding resp_reply; do
+for t in signature_header key_encoding; do
   corpus="$work/corpus-$t"
   mkdir -p "$corpus" "$work/artifacts-$t"
   case $t in
@@ -70,9 +70,6 @@ for t in signature_header key_encoding resp_reply; do
     key_encoding)
       printf '\x00\x03100000123pay_abc' > "$corpus/seed1"
       printf '\x00\x00monei:{1%%3A2}:payment:3:lock' > "$corpus/seed2" ;;
-    resp_reply)
-      printf '\x05*2\r\n$12\r\nmonei:wake:1\r\n$16\r\n1763769600000001\r\n' > "$corpus/seed1"
-      printf '\x02+OK\r\n:42\r\n$-1\r\n-NOSCRIPT No matching script\r\n*-1\r\n' > "$corpus/seed2" ;;
   esac
   bin="$root/target/fuzz-nightly/$triple/release/$t"
   # Fork mode, crashes ignored: a property that fails on some input does not

@@ -1,15 +1,14 @@
 //! Randomized property runner on stable Rust: the fuzz targets' checks
-//! (`check_signature`, `check_key`, `check_resp`) fed with generated inputs
+//! (`check_signature`, `check_key`) fed with generated inputs
 //! for a bounded time. Not coverage-guided like libFuzzer, but biased towards
 //! the inputs that matter (valid headers and their mutations, ids full of
-//! separators, escapes and non-ASCII bytes, keys that look like ours, replies
-//! shaped like Redis' with bytes changed).
+//! separators, escapes and non-ASCII bytes, keys that look like ours).
 //!
 //!   props [--seconds 60] [--seed N]
 //!
 //! Exit status 1 and the failing input (hex) if a property does not hold.
 
-use monei_concurrency_fuzz::{check_key, check_resp, check_signature};
+use monei_concurrency_fuzz::{check_key, check_signature};
 use std::panic;
 use std::time::{Duration, Instant};
 
@@ -173,69 +172,6 @@ fn key_input(rng: &mut Rng) -> Vec<u8> {
     v
 }
 
-/// Replies shaped like a RESP2 server's, then cut, repeated or changed.
-fn resp_input(rng: &mut Rng) -> Vec<u8> {
-    let mut v = vec![rng.next() as u8];
-    let mut stream = Vec::new();
-    for _ in 0..1 + rng.below(3) {
-        resp_reply(rng, 0, &mut stream);
-    }
-    for _ in 0..rng.below(4) {
-        if stream.is_empty() {
-            break;
-        }
-        let i = rng.below(stream.len());
-        match rng.below(4) {
-            0 => stream[i] = *rng.pick(&b"\r\n+-:$*%_,#0123456789-\xff"[..]),
-            1 => stream.truncate(i),
-            2 => {
-                stream.remove(i);
-            }
-            _ => stream.insert(i, rng.next() as u8),
-        }
-    }
-    v.extend(stream);
-    v
-}
-
-fn resp_reply(rng: &mut Rng, depth: usize, out: &mut Vec<u8>) {
-    match rng.below(if depth < 6 { 8 } else { 6 }) {
-        0 => out.extend_from_slice(rng.pick::<&[u8]>(&[
-            &b"+OK\r\n"[..],
-            b"+PONG\r\n",
-            b"+\r\n",
-            b"+QUEUED\r\n",
-        ])),
-        1 => out.extend_from_slice(rng.pick::<&[u8]>(&[
-            &b"-ERR x\r\n"[..],
-            b"-NOSCRIPT No matching script\r\n",
-            b"-MOVED 3 h:1\r\n",
-            b"-\r\n",
-        ])),
-        2 => out.extend(format!(":{}\r\n", rng.next() as i64 >> rng.below(64)).bytes()),
-        3 => out.extend_from_slice(rng.pick::<&[u8]>(&[
-            &b"$-1\r\n"[..],
-            b"*-1\r\n",
-            b"$0\r\n\r\n",
-            b"*0\r\n",
-        ])),
-        4 | 5 => {
-            let most = if rng.below(20) == 0 { 70_000 } else { 30 };
-            let n = rng.below(most);
-            out.extend(format!("${n}\r\n").bytes());
-            out.extend(rng.bytes(n));
-            out.extend_from_slice(b"\r\n");
-        }
-        _ => {
-            let n = rng.below(6);
-            out.extend(format!("*{n}\r\n").bytes());
-            for _ in 0..n {
-                resp_reply(rng, depth + 1, out);
-            }
-        }
-    }
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| {
@@ -256,21 +192,19 @@ fn main() {
     panic::set_hook(Box::new(|_| {}));
     let mut rng = Rng(seed);
     let deadline = Instant::now() + Duration::from_secs(seconds);
-    let mut runs = [0u64; 3];
+    let mut runs = [0u64; 2];
     // Failures grouped by property (the "[tag]" of the assertion message); the first input kept.
     let mut failures: std::collections::BTreeMap<String, (u64, String)> = Default::default();
     while Instant::now() < deadline {
         for _ in 0..256 {
-            let which = rng.below(3);
+            let which = rng.below(2);
             let input = match which {
                 0 => header_input(&mut rng),
-                1 => key_input(&mut rng),
-                _ => resp_input(&mut rng),
+                _ => key_input(&mut rng),
             };
             let r = panic::catch_unwind(|| match which {
                 0 => check_signature(&input),
-                1 => check_key(&input),
-                _ => check_resp(&input),
+                _ => check_key(&input),
             });
             runs[which] += 1;
             if let Err(e) = r {
@@ -284,7 +218,7 @@ fn main() {
                     (Some(0), Some(end)) => text[..=end].to_string(),
                     _ => text.chars().take(40).collect(),
                 };
-                let name = ["signature_header", "key_encoding", "resp_reply"][which];
+                let name = ["signature_header", "key_encoding"][which];
                 let entry = failures.entry(format!("{name} {tag}")).or_insert_with(|| {
                     let hex: String = input.iter().take(200).map(|b| format!("{b:02x}")).collect();
                     (
@@ -302,10 +236,9 @@ fn main() {
         }
     }
     println!(
-        "props: seed {seed}, {seconds} s: signature_header {} inputs, key_encoding {} inputs, resp_reply {} inputs, {} properties failed",
+        "props: seed {seed}, {seconds} s: signature_header {} inputs, key_encoding {} inputs, {} properties failed",
         runs[0],
         runs[1],
-        runs[2],
         failures.len()
     );
     for (what, (n, example)) in &failures {
