@@ -5,16 +5,10 @@
 //! about names, types and ranges lives here.
 
 use crate::error::{Arg, Error, Result};
-use crate::settings::{self, Kind, SETTINGS};
+use crate::settings::{self, Kind, MAX_MS, SETTINGS};
 use crate::url::mask_url;
 use once_cell::sync::Lazy;
 use std::time::Duration;
-
-/// Longest lease or wait accepted anywhere: one day.
-pub const MAX_MS: u64 = 86_400_000;
-
-/// Longest a connection may poll for one reply: past a millisecond sleeping costs less.
-pub const MAX_SPIN_US: u64 = 1_000;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {

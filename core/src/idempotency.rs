@@ -5,12 +5,13 @@
 //! Each state change is one Lua script. The result is stored as opaque bytes;
 //! the binding serializes PHP values into them.
 
-use crate::config::{check_arg, ms_setting, Config, Value, MAX_MS};
+use crate::config::{check_arg, ms_setting, Config, Value};
 use crate::error::{Arg, Error, ExecError, Result};
 use crate::key::IdempotencyKeys;
 use crate::pool::{self, Conn, Endpoint};
 use crate::process;
 use crate::scripts;
+use crate::settings::MAX_MS;
 use crate::stats;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

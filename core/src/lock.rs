@@ -1,6 +1,6 @@
 //! The lock service: acquire with a bounded, woken wait; re-entrancy; leases.
 
-use crate::config::{check_arg, Config, MAX_MS};
+use crate::config::{check_arg, Config};
 use crate::error::{Arg, Error, ExecError, Result};
 use crate::key::Resource;
 use crate::monitor::LockInfo;
@@ -8,6 +8,7 @@ use crate::pool::{self, Conn, Endpoint};
 use crate::process;
 use crate::protocol::{self, Attempt};
 use crate::registry::{self, Lease, NewLease};
+use crate::settings::MAX_MS;
 use crate::{events, stats, watchdog};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -4,7 +4,11 @@
 //! configuration entries and info rows from this list, and a test checks the
 //! README's settings table against it.
 
-use crate::config::{MAX_MS, MAX_SPIN_US};
+/// Longest lease or wait accepted anywhere: one day.
+pub const MAX_MS: u64 = 86_400_000;
+
+/// Longest a connection may poll for one reply: past a millisecond sleeping costs less.
+pub const MAX_SPIN_US: u64 = 1_000;
 
 /// What a setting accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
