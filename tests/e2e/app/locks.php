@@ -1,0 +1,63 @@
+<?php
+
+declare(strict_types=1);
+
+/*
+ * The payment lock the app captures under, switchable for the benchmark's
+ * end-to-end comparison (bench/README.md): the FPM pool's environment
+ * variable E2E_LOCK selects it.
+ *   (unset) or "monei"  ProcessingLock::executeWithLock() of the extension
+ *   "getlock"           MONEI's lock manager on Magento's database lock backend
+ *                       (GET_LOCK on the MariaDB server at E2E_MARIADB_SOCKET,
+ *                       one connection per FPM worker), bench/lib/magento.php
+ * Either way the callback gets a fencing token for the capture row (the
+ * GET_LOCK path has none: a random negative number, like the control run).
+ */
+
+interface E2eLock
+{
+    /** Runs $fn(int $token) holding the lock of (order, payment) for $source ("webhook" or "redirect"), waiting up to $waitMs. */
+    public function run(string $run, string $orderId, string $paymentId, string $source, callable $fn, int $waitMs): mixed;
+}
+
+final class E2eExtensionLock implements E2eLock
+{
+    public function run(string $run, string $orderId, string $paymentId, string $source, callable $fn, int $waitMs): mixed
+    {
+        $lock = new \Monei\Concurrency\ProcessingLock(e2e_options($run));
+        return e2e_call('ProcessingLock::executeWithLock', fn () => $lock->executeWithLock($orderId, $paymentId,
+            fn (\Monei\Concurrency\Lease $lease) => $fn($lease->token()), $waitMs));
+    }
+}
+
+/**
+ * As MONEI's module: the webhook takes the lock with GET_LOCK (waiting in the
+ * server); the redirect first waits for a payment it finds locked by polling
+ * IS_USED_LOCK every 500 ms, as MONEI's redirect controller does.
+ */
+final class E2eGetLock implements E2eLock
+{
+    public function run(string $run, string $orderId, string $paymentId, string $source, callable $fn, int $waitMs): mixed
+    {
+        require_once dirname(__DIR__, 3) . '/bench/lib/magento.php';
+        // A persistent connection, one per worker: a store has its database
+        // connection open anyway, so opening one is not the lock's cost.
+        $backend = new \MagentoDatabaseLock(\MagentoDatabaseLock::connect((string) getenv('E2E_MARIADB_SOCKET'), true));
+        $manager = new \MoneiLockManager($backend, $source === 'redirect');
+        try {
+            return $manager->executeWithPaymentLock("$run-$orderId", $paymentId,
+                fn () => $fn(-random_int(1, PHP_INT_MAX)), intdiv($waitMs + 999, 1000));
+        } catch (\MoneiLockTimeout) {
+            throw new E2eHttpError(409, 'lock_timeout');
+        }
+    }
+}
+
+function e2e_lock(): E2eLock
+{
+    return match (getenv('E2E_LOCK') ?: 'monei') {
+        'monei' => new E2eExtensionLock(),
+        'getlock' => new E2eGetLock(),
+        default => throw new E2eHttpError(500, 'unknown E2E_LOCK'),
+    };
+}
