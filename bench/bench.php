@@ -40,7 +40,7 @@ $S = [
     'memory' => 1000000,
     'tp_procs' => [1, 2, 4, 8, 16], 'tp_seconds' => 1.5,
     'server_cycles' => 10000, 'server_rounds' => 3,
-    'storm_rounds' => 3, 'storm_payments' => 200, 'storm_webhooks' => 2000,
+    'storm_rounds' => 5, 'storm_payments' => 200, 'storm_webhooks' => 2000,
 ];
 if ($quick) {
     $S = ['uncontended' => 2000, 'rounds' => 2, 'block' => 250, 'contended_rounds' => 1,
@@ -182,8 +182,9 @@ try {
     }
 
     // 7. End to end: the FPM + nginx webhook storm, the app capturing under
-    // the extension's lock and under GET_LOCK, and without a lock (control).
-    $storm = ['monei' => [], 'getlock' => [], 'none' => []];
+    // the extension's lock, under GET_LOCK (with and without MONEI's poll in
+    // the redirect), and without a lock (control).
+    $storm = ['monei' => [], 'getlock' => [], 'getlock_poll' => [], 'none' => []];
     for ($round = 0; $round < $S['storm_rounds']; $round++) {
         foreach (rotation($round, array_keys($storm)) as $lock) {
             say("webhook storm under PHP-FPM: lock $lock, round " . ($round + 1) . "/{$S['storm_rounds']}");
@@ -361,7 +362,7 @@ $stormCell = fn(string $lock) => sprintf('%s req/s, p50 %.1f ms, p99 %.1f ms; pa
     implode(' / ', array_column($storm[$lock], 'double')), $storm[$lock][0]['payments']);
 $row(sprintf('7. end to end: webhook storm under PHP-FPM (8 workers) + nginx, %d signed webhooks + redirects for %d payments, 32 in flight; medians of %d runs (captured twice: each run)',
     $S['storm_webhooks'], $S['storm_payments'], $S['storm_rounds']),
-    ['monei' => $stormCell('monei'), 'magento_db' => $stormCell('getlock')]);
+    ['monei' => $stormCell('monei'), 'magento_db' => $stormCell('getlock'), 'magento_db_monei' => $stormCell('getlock_poll')]);
 $row('7. control: the same storm, captures without a lock', ['monei' => $stormCell('none')]);
 $doubles = array_sum(array_column($storm['monei'], 'double'));
 $row('7. payments captured twice with the extension (all runs)', ['monei' => (string) $doubles], '0', $doubles === 0);
@@ -416,7 +417,7 @@ How these are measured (one loopback redis-server started for the run, `save ''`
 - 5: every process loops on its own keys for 1.5 s; total cycles per second.
 - 5: server CPU per cycle: the Redis (or, for the GET_LOCK columns, MariaDB) CPU time used during the run (below) divided by all its cycles, warm-up included.
 - 6: one process, 10,000 uncontended cycles per run, nothing else running; before and after, Redis' `INFO cpu` (`used_cpu_sys` + `used_cpu_user`) and `INFO commandstats` (the sum of `usec`, the time spent executing commands), and the MariaDB server's `utime` + `stime` from `/proc/<pid>/stat` (all threads; clock ticks of 10 ms, about 1 % of a run's figure). Medians of 3 runs.
-- 7: the webhook storm of `make reliability` (tests/e2e: php-fpm, static pool of 8 workers, behind nginx; a fresh stack per run, its Redis with `appendfsync always`): signed webhooks for each payment's statuses delivered 3-10 times, shuffled with stale ones, 2 % forged, and 1-2 redirect callbacks per payment, 32 requests in flight. Every request verifies, `once()`s and moves the state machine with the extension; only the capture lock is switched (tests/e2e/app/locks.php, the pool's `E2E_LOCK`): the extension's `executeWithLock()`, or MONEI's lock manager on Magento's database backend (GET_LOCK on the run's MariaDB, one persistent connection per worker; webhooks wait inside `GET_LOCK`, redirects that find the payment locked poll `IS_USED_LOCK` every 500 ms first, as MONEI's redirect controller). The control run captures without a lock and must show double captures, or the storm could not detect one. Requests/s = answered requests / wall time of the storm; latency from sending to the answer; "captured twice" counts payments with more than one capture row (no unique constraint hides one). Medians over 3 runs, the variants taking turns.
+- 7: the webhook storm of `make reliability` (tests/e2e: php-fpm, static pool of 8 workers, behind nginx; a fresh stack per run, its Redis with `appendfsync always`): signed webhooks for each payment's statuses delivered 3-10 times, shuffled with stale ones, 2 % forged, and 1-2 redirect callbacks per payment, 32 requests in flight. Every request verifies, `once()`s and moves the state machine with the extension; only the capture lock is switched (tests/e2e/app/locks.php, the pool's `E2E_LOCK`): the extension's `executeWithLock()`, or MONEI's lock manager on Magento's database backend (GET_LOCK on the run's MariaDB over loopback TCP, one persistent connection per worker): in the "GET_LOCK" column every request waits inside `GET_LOCK`, in the "+ MONEI poll" column a redirect that finds the payment locked first polls `IS_USED_LOCK` every 500 ms, as MONEI's redirect controller does. The control run captures without a lock and must show double captures, or the storm could not detect one. Requests/s = answered requests / wall time of the storm; latency from sending to the answer; "captured twice" counts payments with more than one capture row (no unique constraint hides one). Medians over 5 runs, the variants taking turns.
 - The anchors: symfony/lock 5.4 (`LockFactory` + `RedisStore`, blocking `acquire()`, `release()`) over phpredis and over Predis; a hand-written phpredis lock (`SET NX PX`, `EVALSHA` compare-and-delete, 2 ms `usleep` retry).
 - The Magento anchors (bench/lib/magento.php, written from the documented behaviour): Magento's database lock backend, `SELECT GET_LOCK(name, timeout)` / `RELEASE_LOCK(name)` / `IS_USED_LOCK(name)` over PDO MySQL, one connection per process, the name prefixed and shortened to 64 characters, over loopback TCP like Redis (scenario 1 also over the unix socket). "Magento DB lock: GET_LOCK" is the backend called directly: `GET_LOCK` with a 5 s timeout (the wait happens inside the server), the work, `RELEASE_LOCK`: two queries per cycle. "GET_LOCK + MONEI 500 ms poll" is the same backend under MONEI's lock manager, as MONEI's payment code takes it: a caller that finds the payment locked (`IS_USED_LOCK`) polls `IS_USED_LOCK` every 500 ms (`waitForPaymentUnlock()`) before taking it with `GET_LOCK`, and the release calls `RELEASE_LOCK` while `IS_USED_LOCK` says the lock is held, at most 3 times: five queries per uncontended cycle (the cache lock under the same manager: five commands). "Magento cache lock" is Magento's cache backend on phpredis under the same manager: `GET` to check, `SET … EX 5` to take, `DEL` to release; nothing is atomic, so the overlap rows count the holders it let in while another still held the lock (the bench fails on an overlap of any other implementation).
 

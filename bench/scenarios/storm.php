@@ -28,7 +28,8 @@ register_shutdown_function(function () use ($stack, $dir): void {
 
 $stack->startRedis();
 $stack->startFpm(8, 0, [], ['E2E_LOCK' => $p['lock'] === 'none' ? 'monei' : $p['lock'],
-    'E2E_MARIADB_SOCKET' => mariadb_socket()]);
+    // Over loopback TCP, like Redis, when the bench's MariaDB listens on a port.
+    'E2E_MARIADB' => getenv('BENCH_MARIADB_PORT') ? '127.0.0.1:' . getenv('BENCH_MARIADB_PORT') : mariadb_socket()]);
 $stack->startNginx();
 
 $run = "storm{$p['round']}";

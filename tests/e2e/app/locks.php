@@ -8,8 +8,13 @@ declare(strict_types=1);
  * variable E2E_LOCK selects it.
  *   (unset) or "monei"  ProcessingLock::executeWithLock() of the extension
  *   "getlock"           MONEI's lock manager on Magento's database lock backend
- *                       (GET_LOCK on the MariaDB server at E2E_MARIADB_SOCKET,
- *                       one connection per FPM worker), bench/lib/magento.php
+ *                       (bench/lib/magento.php), GET_LOCK on the MariaDB server
+ *                       at E2E_MARIADB (a socket path or host:port), one
+ *                       connection per FPM worker; every request waits
+ *                       inside GET_LOCK
+ *   "getlock_poll"      the same, but a redirect that finds the payment locked
+ *                       first polls IS_USED_LOCK every 500 ms, as MONEI's
+ *                       redirect controller does
  * Either way the callback gets a fencing token for the capture row (the
  * GET_LOCK path has none: a random negative number, like the control run).
  */
@@ -32,18 +37,22 @@ final class E2eExtensionLock implements E2eLock
 
 /**
  * As MONEI's module: the webhook takes the lock with GET_LOCK (waiting in the
- * server); the redirect first waits for a payment it finds locked by polling
- * IS_USED_LOCK every 500 ms, as MONEI's redirect controller does.
+ * server); with $poll the redirect first waits for a payment it finds locked
+ * by polling IS_USED_LOCK every 500 ms, as MONEI's redirect controller does.
  */
 final class E2eGetLock implements E2eLock
 {
+    public function __construct(private bool $poll)
+    {
+    }
+
     public function run(string $run, string $orderId, string $paymentId, string $source, callable $fn, int $waitMs): mixed
     {
         require_once dirname(__DIR__, 3) . '/bench/lib/magento.php';
         // A persistent connection, one per worker: a store has its database
         // connection open anyway, so opening one is not the lock's cost.
-        $backend = new \MagentoDatabaseLock(\MagentoDatabaseLock::connect((string) getenv('E2E_MARIADB_SOCKET'), true));
-        $manager = new \MoneiLockManager($backend, $source === 'redirect');
+        $backend = new \MagentoDatabaseLock(\MagentoDatabaseLock::connect((string) getenv('E2E_MARIADB'), true));
+        $manager = new \MoneiLockManager($backend, $this->poll && $source === 'redirect');
         try {
             return $manager->executeWithPaymentLock("$run-$orderId", $paymentId,
                 fn () => $fn(-random_int(1, PHP_INT_MAX)), intdiv($waitMs + 999, 1000));
@@ -57,7 +66,8 @@ function e2e_lock(): E2eLock
 {
     return match (getenv('E2E_LOCK') ?: 'monei') {
         'monei' => new E2eExtensionLock(),
-        'getlock' => new E2eGetLock(),
+        'getlock' => new E2eGetLock(false),
+        'getlock_poll' => new E2eGetLock(true),
         default => throw new E2eHttpError(500, 'unknown E2E_LOCK'),
     };
 }
