@@ -41,12 +41,13 @@ $S = [
     'tp_procs' => [1, 2, 4, 8, 16], 'tp_seconds' => 1.5,
     'server_cycles' => 10000, 'server_rounds' => 3,
     'storm_rounds' => 5, 'storm_payments' => 200, 'storm_webhooks' => 2000,
+    'shm_rounds' => 6, 'shm_cycles' => 5000,
 ];
 if ($quick) {
     $S = ['uncontended' => 2000, 'rounds' => 2, 'block' => 250, 'contended_rounds' => 1,
         'idem_calls' => 1000, 'idem_rounds' => 1, 'memory' => 20000,
-        'tp_procs' => [1, 4], 'tp_seconds' => 0.5, 'server_cycles' => 2000, 'server_rounds' => 1,
-        'storm_rounds' => 1] + $S;
+        'tp_procs' => [1, 4], 'tp_seconds' => 0.5, 'shm_rounds' => 2, 'shm_cycles' => 1000,
+        'server_cycles' => 2000, 'server_rounds' => 1, 'storm_rounds' => 1] + $S;
 }
 
 $admin = phpredis($port);
@@ -64,7 +65,12 @@ function scenario(string $name, array $params): array
     global $ext, $port, $admin;
     $admin->flushAll();
     $params['port'] = $port;
-    $cmd = [PHP_BINARY, '-d', "extension=$ext", '-d', 'memory_limit=1G',
+    $ini = [];
+    foreach ($params['ini'] ?? [] as $k => $v) {
+        array_push($ini, '-d', "$k=$v");
+    }
+    unset($params['ini']);
+    $cmd = [PHP_BINARY, '-d', "extension=$ext", '-d', 'memory_limit=1G', ...$ini,
         __DIR__ . "/scenarios/$name.php", json_encode($params)];
     $proc = proc_open($cmd, [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
     $out = stream_get_contents($pipes[1]);
@@ -172,7 +178,7 @@ try {
         }
     }
 
-    // 6. Server CPU per uncontended cycle.
+    // 7. Server CPU per uncontended cycle.
     $srv = array_fill_keys(IMPLS, []);
     for ($round = 0; $round < $S['server_rounds']; $round++) {
         foreach (rotation($round) as $impl) {
@@ -182,7 +188,7 @@ try {
         }
     }
 
-    // 7. End to end: the FPM + nginx webhook storm, the app capturing under
+    // 8. End to end: the FPM + nginx webhook storm, the app capturing under
     // the extension's lock, under GET_LOCK (with and without MONEI's poll in
     // the redirect), and without a lock (control).
     $storm = ['monei' => [], 'getlock' => [], 'getlock_poll' => [], 'none' => []];
@@ -191,6 +197,23 @@ try {
             say("webhook storm under PHP-FPM: lock $lock, round " . ($round + 1) . "/{$S['storm_rounds']}");
             $storm[$lock][] = scenario('storm', ['lock' => $lock, 'payments' => $S['storm_payments'],
                 'webhooks' => $S['storm_webhooks'], 'seed' => 1000 + $round, 'round' => $round]);
+        }
+    }
+
+    // 6. What the pool-wide figures cost: the same extension with its shared
+    // metrics region and with per-process figures only (metrics_shm_bytes = 0),
+    // alternating, first alone and then 8 processes adding to the same
+    // shared counters from both CPUs.
+    $shm = ['shared' => ['ratio' => [], 'tp' => []], 'local' => ['ratio' => [], 'tp' => []]];
+    $shmIni = ['shared' => [], 'local' => ['monei_concurrency.metrics_shm_bytes' => 0]];
+    for ($round = 0; $round < $S['shm_rounds']; $round++) {
+        foreach (rotation($round, ['shared', 'local']) as $v) {
+            say("metrics cost: $v figures, round " . ($round + 1) . "/{$S['shm_rounds']}");
+            $r = scenario('uncontended', ['impl' => 'monei', 'cycles' => $S['shm_cycles'], 'block' => $S['block'],
+                'round' => $round, 'ini' => $shmIni[$v]]);
+            array_push($shm[$v]['ratio'], ...paired_ratios($r['cycle_us'], $r['ping_us'], 2));
+            $shm[$v]['tp'][] = scenario('throughput', ['impl' => 'monei', 'procs' => 8,
+                'seconds' => $S['tp_seconds'], 'round' => $round, 'ini' => $shmIni[$v]])['per_s'];
         }
     }
 
@@ -343,32 +366,42 @@ $row("5. Redis CPU per cycle at $tpCpu processes (Redis busy): monei / hand-writ
     '≤ 2.00x', $tpRatio <= 2.0);
 
 // 6
+$shmCycle = median($shm['shared']['ratio']) / median($shm['local']['ratio']);
+$shmTp = median($shm['local']['tp']) / median($shm['shared']['tp']);
+$row(sprintf('6. pool-wide metrics: uncontended cycle / (2 x PING) with the shared region, without (per-process figures), %d processes each',
+    $S['shm_rounds']), ['monei' => sprintf('%s, %s: %+.1f %%', $x(median($shm['shared']['ratio'])),
+    $x(median($shm['local']['ratio'])), 100 * ($shmCycle - 1))], '≤ +2 %', $shmCycle <= 1.02);
+$row(sprintf('6. pool-wide metrics: 8 processes on distinct orders adding to the same shared counters, cycles/s with the region, without (median of %d runs each)',
+    $S['shm_rounds']), ['monei' => sprintf('%s, %s: time per cycle %+.1f %%', number_format(median($shm['shared']['tp']), 0, '.', ','),
+    number_format(median($shm['local']['tp']), 0, '.', ','), 100 * ($shmTp - 1))], '≤ +2 %', $shmTp <= 1.02);
+
+// 7
 $srvMed = fn(string $k) => $each(fn($i) => median(array_column($srv[$i], $k)));
 $redisCpu = $srvMed('redis_cpu_us');
 $dbCpu = $srvMed('mariadb_cpu_us');
 $cpuCell = fn(float $v) => sprintf('%.1f µs', $v);
-$row(sprintf('6. uncontended cycle while measuring server CPU (%s cycles x %d runs, one process)',
+$row(sprintf('7. uncontended cycle while measuring server CPU (%s cycles x %d runs, one process)',
     number_format($S['server_cycles']), $S['server_rounds']), array_map($us, $srvMed('cycle_us')));
-$row('6. Redis CPU per uncontended cycle (INFO used_cpu_sys + used_cpu_user)', array_map($cpuCell, $redisCpu));
+$row('7. Redis CPU per uncontended cycle (INFO used_cpu_sys + used_cpu_user)', array_map($cpuCell, $redisCpu));
 $cmdCpu = $srvMed('redis_commands_us');
-$row('6. of which executing commands (INFO commandstats usec)', array_map($cpuCell, $cmdCpu));
-$row('6. MariaDB server CPU per uncontended cycle (/proc/<pid>/stat utime + stime)', array_map($cpuCell, $dbCpu));
-$row('6. Redis CPU per cycle: monei / hand-written phpredis; executing commands only',
+$row('7. of which executing commands (INFO commandstats usec)', array_map($cpuCell, $cmdCpu));
+$row('7. MariaDB server CPU per uncontended cycle (/proc/<pid>/stat utime + stime)', array_map($cpuCell, $dbCpu));
+$row('7. Redis CPU per cycle: monei / hand-written phpredis; executing commands only',
     ['monei' => $x($redisCpu['monei'] / $redisCpu['handwritten']) . '; ' . $x($cmdCpu['monei'] / $cmdCpu['handwritten'])]);
 
-// 7
+// 8
 $st = fn(string $lock, string $k) => median(array_column($storm[$lock], $k));
 $stormCell = fn(string $lock) => sprintf('%s req/s, p50 %.1f ms, p99 %.1f ms; payments captured twice: %s (of %d)',
     number_format($st($lock, 'rps'), 0, '.', ','), $st($lock, 'p50_ms'), $st($lock, 'p99_ms'),
     implode(' / ', array_column($storm[$lock], 'double')), $storm[$lock][0]['payments']);
-$row(sprintf('7. end to end: webhook storm under PHP-FPM (8 workers) + nginx, %d signed webhooks + redirects for %d payments, 32 in flight; medians of %d runs (captured twice: each run)',
+$row(sprintf('8. end to end: webhook storm under PHP-FPM (8 workers) + nginx, %d signed webhooks + redirects for %d payments, 32 in flight; medians of %d runs (captured twice: each run)',
     $S['storm_webhooks'], $S['storm_payments'], $S['storm_rounds']),
     ['monei' => $stormCell('monei'), 'magento_db' => $stormCell('getlock'), 'magento_db_monei' => $stormCell('getlock_poll')]);
-$row('7. control: the same storm, captures without a lock', ['monei' => $stormCell('none')]);
+$row('8. control: the same storm, captures without a lock', ['monei' => $stormCell('none')]);
 $doubles = array_sum(array_column($storm['monei'], 'double'));
-$row('7. payments captured twice with the extension (all runs)', ['monei' => (string) $doubles], '0', $doubles === 0);
+$row('8. payments captured twice with the extension (all runs)', ['monei' => (string) $doubles], '0', $doubles === 0);
 $rpsRatio = $st('monei', 'rps') / $st('getlock', 'rps');
-$row('7. requests/s: extension / GET_LOCK', ['monei' => $x($rpsRatio)], '≥ 1.00x', $rpsRatio >= 1.0);
+$row('8. requests/s: extension / GET_LOCK', ['monei' => $x($rpsRatio)], '≥ 1.00x', $rpsRatio >= 1.0);
 
 // Table.
 $head = ['scenario', ...array_values(NAMES), 'target', 'PASS/FAIL'];
@@ -416,9 +449,10 @@ How these are measured (one loopback redis-server started for the run, `save ''`
 - 3: the extension only (none of the anchors has idempotency); a small array result.
 - 4: the extension only; VmRSS after 10,000 warm-up cycles and after 1,000,000 more executeWithLock() cycles cycling over 1,000 orders.
 - 5: every process loops on its own keys for 1.5 s; total cycles per second.
-- 5: server CPU per cycle: the Redis (or, for the GET_LOCK columns, MariaDB) CPU time used during the run (below) divided by all its cycles, warm-up included.
-- 6: one process, 10,000 uncontended cycles per run, nothing else running; before and after, Redis' `INFO cpu` (`used_cpu_sys` + `used_cpu_user`) and `INFO commandstats` (the sum of `usec`, the time spent executing commands), and the MariaDB server's `utime` + `stime` from `/proc/<pid>/stat` (all threads; clock ticks of 10 ms, about 1 % of a run's figure). Medians of 3 runs.
-- 7: the webhook storm of `make reliability` (tests/e2e: php-fpm, static pool of 8 workers, behind nginx; a fresh stack per run, its Redis with `appendfsync always`): signed webhooks for each payment's statuses delivered 3-10 times, shuffled with stale ones, 2 % forged, and 1-2 redirect callbacks per payment, 32 requests in flight. Every request verifies, `once()`s and moves the state machine with the extension; only the capture lock is switched (tests/e2e/app/locks.php, the pool's `E2E_LOCK`): the extension's `executeWithLock()`, or MONEI's lock manager on Magento's database backend (GET_LOCK on the run's MariaDB over loopback TCP, one persistent connection per worker): in the "GET_LOCK" column every request waits inside `GET_LOCK`, in the "+ MONEI poll" column a redirect that finds the payment locked first polls `IS_USED_LOCK` every 500 ms, as MONEI's redirect controller does. The control run captures without a lock and must show double captures, or the storm could not detect one. Requests/s = answered requests / wall time of the storm; latency from sending to the answer; "captured twice" counts payments with more than one capture row (no unique constraint hides one). Medians over 5 runs, the variants taking turns.
+- 6: the extension with its default shared metrics region against the same build started with `monei_concurrency.metrics_shm_bytes=0` (figures per process, as before the region existed), the two alternating in fresh processes: scenario 1's measurement (the ratio to the PINGs around each block, median over blocks) and scenario 5's with 8 processes, whose adds all go to the same shared counters and histogram buckets (each on a cache line of its own).
+- 5, server CPU per cycle: the Redis (or, for the GET_LOCK columns, MariaDB) CPU time used during the run (below) divided by all its cycles, warm-up included.
+- 7: one process, 10,000 uncontended cycles per run, nothing else running; before and after, Redis' `INFO cpu` (`used_cpu_sys` + `used_cpu_user`) and `INFO commandstats` (the sum of `usec`, the time spent executing commands), and the MariaDB server's `utime` + `stime` from `/proc/<pid>/stat` (all threads; clock ticks of 10 ms, about 1 % of a run's figure). Medians of 3 runs.
+- 8: the webhook storm of `make reliability` (tests/e2e: php-fpm, static pool of 8 workers, behind nginx; a fresh stack per run, its Redis with `appendfsync always`): signed webhooks for each payment's statuses delivered 3-10 times, shuffled with stale ones, 2 % forged, and 1-2 redirect callbacks per payment, 32 requests in flight. Every request verifies, `once()`s and moves the state machine with the extension; only the capture lock is switched (tests/e2e/app/locks.php, the pool's `E2E_LOCK`): the extension's `executeWithLock()`, or MONEI's lock manager on Magento's database backend (GET_LOCK on the run's MariaDB over loopback TCP, one persistent connection per worker): in the "GET_LOCK" column every request waits inside `GET_LOCK`, in the "+ MONEI poll" column a redirect that finds the payment locked first polls `IS_USED_LOCK` every 500 ms, as MONEI's redirect controller does. The control run captures without a lock and must show double captures, or the storm could not detect one. Requests/s = answered requests / wall time of the storm; latency from sending to the answer; "captured twice" counts payments with more than one capture row (no unique constraint hides one). Medians over 5 runs, the variants taking turns.
 - The anchors: symfony/lock 5.4 (`LockFactory` + `RedisStore`, blocking `acquire()`, `release()`) over phpredis and over Predis; a hand-written phpredis lock (`SET NX PX`, `EVALSHA` compare-and-delete, 2 ms `usleep` retry).
 - The Magento anchors (bench/lib/magento.php, written from the documented behaviour): Magento's database lock backend, `SELECT GET_LOCK(name, timeout)` / `RELEASE_LOCK(name)` / `IS_USED_LOCK(name)` over PDO MySQL, one connection per process, the name prefixed and shortened to 64 characters, over loopback TCP like Redis (scenario 1 also over the unix socket). "Magento DB lock: GET_LOCK" is the backend called directly: `GET_LOCK` with a 5 s timeout (the wait happens inside the server), the work, `RELEASE_LOCK`: two queries per cycle. "GET_LOCK + MONEI 500 ms poll" is the same backend under MONEI's lock manager, as MONEI's payment code takes it: a caller that finds the payment locked (`IS_USED_LOCK`) polls `IS_USED_LOCK` every 500 ms (`waitForPaymentUnlock()`) before taking it with `GET_LOCK`, and the release calls `RELEASE_LOCK` while `IS_USED_LOCK` says the lock is held, at most 3 times: five queries per uncontended cycle (the cache lock under the same manager: five commands). "Magento cache lock" is Magento's cache backend on phpredis under the same manager: `GET` to check, `SET … EX 5` to take, `DEL` to release; nothing is atomic, so the overlap rows count the holders it let in while another still held the lock (the bench fails on an overlap of any other implementation).
 

@@ -8,11 +8,13 @@ use ext_php_rs::{info_table_end, info_table_header, info_table_row, info_table_s
 
 mod php;
 
-/// MINIT: INI entries. No connection is opened here: PHP-FPM runs this in
-/// the master, which forks its workers afterwards.
+/// MINIT: INI entries and the shared metrics region. No connection is
+/// opened here: PHP-FPM runs this in the master, which forks its workers
+/// afterwards (and they inherit the region).
 extern "C" fn startup(_ty: i32, module_number: i32) -> i32 {
     let ok = std::panic::catch_unwind(|| {
         php::ini::register(module_number);
+        php::metrics::share_at_startup();
         php::exceptions::register().is_ok()
     });
     if matches!(ok, Ok(true)) {
@@ -80,10 +82,12 @@ extern "C" fn info(_module: *mut ModuleEntry) {
             _ => "last attempt failed".to_string(),
         };
         info_table_row!("connection", state);
+        info_table_row!("stats() and metrics()", php::metrics::info_line());
         info_table_end!();
         info_table_start!();
         info_table_header!("Directive", "Local Value", "Master Value");
-        for name in monei_concurrency_core::settings::names() {
+        let startup = monei_concurrency_core::settings::METRICS_SHM_BYTES.name;
+        for name in monei_concurrency_core::settings::names().chain([startup]) {
             info_table_row!(
                 format!("monei_concurrency.{name}"),
                 shown(name, php::ini::get(name)),
@@ -97,7 +101,9 @@ extern "C" fn info(_module: *mut ModuleEntry) {
 #[php_module]
 #[php(startup = "startup")]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
-    php::logger::functions(php::ops::functions(module))
+    let module = php::lock_listing::functions(module);
+    let module = php::mask_url::functions(php::metrics::functions(module));
+    php::logger::functions(module)
         .request_startup_function(request_startup)
         .request_shutdown_function(request_shutdown)
         .info_function(info)

@@ -239,14 +239,22 @@ function locks(?string $pattern = null, int $limit = 100): array {}
 function maskUrl(string $url): string {}
 
 /**
- * Counters of this process since it started (acquired, reentered, contended,
- * timeouts, lost_leases, watchdog_renewals, backend_errors, forced_unlocks,
- * idempotency_hits/misses/conflicts/claims_lost, state_advances/rejections) and the
- * histograms wait_seconds and hold_seconds (cumulative buckets, sum, count).
+ * Counters (acquired, reentered, contended, timeouts, lost_leases,
+ * watchdog_renewals, watchdog_panics, backend_errors, forced_unlocks,
+ * idempotency_hits/misses/conflicts/claims_lost, state_advances/rejections) and
+ * the histograms wait_seconds and hold_seconds (cumulative buckets, sum, count)
+ * of every process forked from the one that loaded the extension (all PHP-FPM
+ * workers of a master), with 'pool_wide' (false: the shared region is off and
+ * these are this process's), 'started_at' (Unix time) and this process's own
+ * figures under 'process'.
  */
 function stats(): array {}
 
-/** stats() in Prometheus text format, names prefixed monei_concurrency_. */
+/**
+ * The pool-wide figures of stats() in Prometheus text format, names prefixed
+ * monei_concurrency_, with the gauges start_time_seconds, metrics_pool_wide
+ * and lock_wait_limit_seconds.
+ */
 function metrics(): string {}
 
 /**

@@ -113,17 +113,14 @@ impl IdempotencyStore {
         }
         let owner = process::next_owner();
         let claimed = self.claim_within(&keys, &owner, fingerprint, wait);
-        let counter = match &claimed {
-            Ok(Some(_)) => Some(&stats::COUNTERS.idempotency_hits),
-            Ok(None) => Some(&stats::COUNTERS.idempotency_misses),
+        match &claimed {
+            Ok(Some(_)) => stats::inc(|c| &c.idempotency_hits),
+            Ok(None) => stats::inc(|c| &c.idempotency_misses),
             Err(Error::IdempotencyInProgress { .. } | Error::IdempotencyMismatch { .. }) => {
-                Some(&stats::COUNTERS.idempotency_conflicts)
+                stats::inc(|c| &c.idempotency_conflicts)
             }
             // Backend errors are counted where they happen.
-            Err(_) => None,
-        };
-        if let Some(c) = counter {
-            stats::inc(c);
+            Err(_) => {}
         }
         if let Some(result) = claimed.map_err(ExecError::Core)? {
             return Ok(Once::Replayed(result));
@@ -134,7 +131,7 @@ impl IdempotencyStore {
             Ok((value, bytes)) => match self.complete(&keys, &owner, &bytes) {
                 Ok(true) => Ok(Once::Ran(value)),
                 Ok(false) => {
-                    stats::inc(&stats::COUNTERS.idempotency_claims_lost);
+                    stats::inc(|c| &c.idempotency_claims_lost);
                     Err(ExecError::Core(Error::IdempotencyClaimLost {
                         key: keys.name.clone(),
                     }))

@@ -15,6 +15,7 @@ pub mod lock;
 pub mod monitor;
 pub mod pool;
 pub mod process;
+pub mod prometheus;
 mod protocol;
 pub mod registry;
 pub mod resp;

@@ -127,7 +127,7 @@ impl Locker {
     ) -> Result<Option<Lease>> {
         let start = Instant::now();
         if let Some(lease) = registry::reenter(&self.endpoint, res)? {
-            stats::inc(&stats::COUNTERS.reentered);
+            stats::inc(|c| &c.reentered);
             return Ok(Some(lease));
         }
         let deadline = start + wait;
@@ -153,7 +153,7 @@ impl Locker {
                 Attempt::HandedOver(token) => break Some((token, sent, true)),
                 Attempt::Busy(pttl, queued) => {
                     if entry.is_none() {
-                        stats::inc(&stats::COUNTERS.contended);
+                        stats::inc(|c| &c.contended);
                     }
                     // The script may have given our entry a wake-up slot.
                     if queued.is_some() {
@@ -194,7 +194,7 @@ impl Locker {
             {
                 won = Some((token, sent, true));
             } else {
-                stats::inc(&stats::COUNTERS.timeouts);
+                stats::inc(|c| &c.timeouts);
                 events::emit("warning", "lock wait timed out", || {
                     vec![
                         ("resource", events::s(res.name())),
@@ -242,7 +242,7 @@ impl Locker {
             let acked = conn.wait_replicas(res.lock_key(), need, timeout)?;
             if acked < need as i64 {
                 let _ = protocol::release(conn, res, &grant.owner);
-                stats::inc(&stats::COUNTERS.backend_errors);
+                stats::inc(|c| &c.backend_errors);
                 return Err(Error::Backend {
                     endpoint: self.endpoint.masked_url().to_string(),
                     detail: format!(
@@ -252,8 +252,8 @@ impl Locker {
             }
         }
         let waited = grant.asked.elapsed();
-        stats::inc(&stats::COUNTERS.acquired);
-        stats::WAIT.observe(waited);
+        stats::inc(|c| &c.acquired);
+        stats::observe(stats::Hist::Wait, waited);
         events::emit("debug", "lock acquired", || {
             vec![
                 ("resource", events::s(res.name())),
@@ -292,7 +292,7 @@ impl Locker {
         let by = crate::holder::current();
         let n = protocol::force_release(&mut self.endpoint.conn()?, res, &by)?;
         if n != 0 {
-            stats::inc(&stats::COUNTERS.forced_unlocks);
+            stats::inc(|c| &c.forced_unlocks);
             registry::mark_lost(&self.endpoint, res, "freed by forceUnlock()");
             events::emit("warning", "lock forced free", || {
                 vec![

@@ -31,6 +31,15 @@ pub struct LockInfo {
 }
 
 impl LockInfo {
+    /// How long it has been held by now, by this machine's clock against
+    /// Redis' acquisition time (0 if the clocks disagree that way).
+    pub fn held_ms(&self) -> i64 {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        (now_ms - self.since_ms).max(0)
+    }
+
     pub(crate) fn new(res: &Resource, i: Inspection) -> Self {
         let h = holder::parse(&i.holder);
         LockInfo {

@@ -154,7 +154,7 @@ impl Endpoint {
 
     fn fail(&self, err: &redis::RedisError) -> Error {
         self.healthy.store(false, Ordering::Relaxed);
-        stats::inc(&stats::COUNTERS.backend_errors);
+        stats::inc(|c| &c.backend_errors);
         let e = Error::backend(&self.masked_url, err);
         events::emit("error", "redis backend error", || {
             vec![

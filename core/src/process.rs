@@ -34,15 +34,17 @@ pub fn generation() -> u64 {
     GENERATION.load(Ordering::Acquire)
 }
 
-/// Registers the pthread_atfork child handler once; it only bumps the
-/// generation, which is all a child needs to start afresh.
+/// Registers the pthread_atfork child handler once; it bumps the generation,
+/// which is all a child needs to start afresh, and zeroes the child's own
+/// figures (the pool-wide ones go on). Call it before the first fork whose
+/// children should start from zero (the binding does so at module startup).
 pub fn install_fork_handler() {
     ATFORK.call_once(|| {
         // SAFETY: `child` is a plain `extern "C"` function without arguments
         // that lives as long as the process (this library is never unloaded
         // while PHP runs: PHP unloads extensions only at process end). It is
-        // async-signal-safe as a fork handler must be: one atomic add, no
-        // allocation, no lock.
+        // async-signal-safe as a fork handler must be: atomic adds and stores
+        // only, no allocation, no lock.
         let rc = unsafe { libc::pthread_atfork(None, None, Some(child)) };
         if rc != 0 {
             // ENOMEM: fall back to comparing pids, never to sharing a parent's state.
@@ -55,6 +57,7 @@ pub fn install_fork_handler() {
 
 extern "C" fn child() {
     GENERATION.fetch_add(1, Ordering::AcqRel);
+    crate::stats::forget_parent_figures();
 }
 
 /// A value that exists once per process generation, created on first use.

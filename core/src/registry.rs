@@ -41,7 +41,7 @@ impl Held {
             return;
         }
         st.lost = Some(reason.to_string());
-        stats::inc(&stats::COUNTERS.lost_leases);
+        stats::inc(|c| &c.lost_leases);
         events::emit("error", "lock lost", || {
             vec![
                 ("resource", events::s(self.resource.name())),
@@ -249,7 +249,7 @@ fn release_level(h: &Arc<Held>) -> Result<bool> {
     }
     let released = released?;
     let held_for = h.acquired_at.elapsed();
-    stats::HOLD.observe(held_for);
+    stats::observe(stats::Hist::Hold, held_for);
     if released == 0 {
         h.mark_lost(&mut h.st(), "expired or taken over before release");
     } else {
@@ -419,7 +419,7 @@ pub fn release_all() -> usize {
         if let Ok(mut conn) = h.endpoint.conn() {
             if let Ok(n) = protocol::release(&mut conn, &h.resource, &h.owner) {
                 released += usize::from(n != 0);
-                stats::HOLD.observe(h.acquired_at.elapsed());
+                stats::observe(stats::Hist::Hold, h.acquired_at.elapsed());
                 events::emit("warning", "lock released at request end", || {
                     vec![
                         ("resource", events::s(h.resource.name())),

@@ -30,6 +30,21 @@ pub struct Setting {
 }
 
 impl Setting {
+    /// A [`Kind::Count`] setting's value from configuration text.
+    pub fn count_from_text(&self, text: &str) -> Result<u64, String> {
+        let Kind::Count { max } = self.kind else {
+            return Err(format!("{} is not a count", self.name));
+        };
+        match text.trim().parse::<u64>() {
+            Ok(n) if n <= max => Ok(n),
+            _ => Err(format!(
+                "{} must be a whole number between 0 and {max}, got \"{}\"",
+                self.name,
+                text.escape_default()
+            )),
+        }
+    }
+
     /// The accepted values, in words (for documentation).
     pub fn range(&self) -> String {
         match self.kind {
@@ -130,6 +145,16 @@ pub const SETTINGS: [Setting; 14] = [
     },
 ];
 
+/// Read once, from php.ini, when the extension starts: the size of the
+/// shared memory region of the pool-wide figures (`crate::stats::share`).
+/// Not a [`crate::Config`] setting: it cannot change per call or request.
+pub const METRICS_SHM_BYTES: Setting = Setting {
+    name: "metrics_shm_bytes",
+    default: "16384",
+    kind: Kind::Count { max: 1 << 24 },
+    doc: "Size of the shared memory that makes stats() and metrics() pool-wide (0: per process); read at startup from php.ini.",
+};
+
 /// The setting of that name.
 pub fn find(name: &str) -> Option<&'static Setting> {
     SETTINGS.iter().find(|s| s.name == name)
@@ -171,7 +196,9 @@ mod tests {
             let default = cells[1].trim_matches('`');
             for name in cells[0].trim_start_matches("| ").split(", ") {
                 let name = name.trim_matches('`');
-                if let Some(s) = find(name) {
+                if let Some(s) =
+                    find(name).or((name == METRICS_SHM_BYTES.name).then_some(&METRICS_SHM_BYTES))
+                {
                     let shown = if s.default.is_empty() {
                         "(empty)"
                     } else {
@@ -182,7 +209,7 @@ mod tests {
                 }
             }
         }
-        let all: Vec<&str> = names().collect();
+        let all: Vec<&str> = names().chain([METRICS_SHM_BYTES.name]).collect();
         listed.sort_unstable();
         let mut expected = all.clone();
         expected.sort_unstable();

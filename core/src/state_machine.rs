@@ -210,11 +210,11 @@ impl PaymentStateMachine {
                 .arg(from)
                 .invoke(c)
         })?;
-        stats::inc(if n == 1 {
-            &stats::COUNTERS.state_advances
+        if n == 1 {
+            stats::inc(|c| &c.state_advances);
         } else {
-            &stats::COUNTERS.state_rejections
-        });
+            stats::inc(|c| &c.state_rejections);
+        }
         Ok(n == 1)
     }
 

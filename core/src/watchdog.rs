@@ -53,7 +53,7 @@ fn supervise(gen: u64) {
         match std::panic::catch_unwind(|| run(gen)) {
             Ok(()) => return,
             Err(panic) => {
-                crate::stats::inc(&crate::stats::COUNTERS.watchdog_panics);
+                crate::stats::inc(|c| &c.watchdog_panics);
                 let why = panic
                     .downcast_ref::<&str>()
                     .map(|s| s.to_string())
@@ -138,7 +138,7 @@ fn renew(h: &Held) {
     match result {
         Ok(true) => {
             st.claimed = false;
-            crate::stats::inc(&crate::stats::COUNTERS.watchdog_renewals);
+            crate::stats::inc(|c| &c.watchdog_renewals);
             st.expires_at = now + Duration::from_millis(ttl_ms);
             st.next_renew = now + Duration::from_millis((ttl_ms / 3).max(1));
         }

@@ -1,11 +1,12 @@
-//! `monei_concurrency.*` INI entries: registered at startup, read per object.
+//! `monei_concurrency.*` INI entries: registered at startup, read per object
+//! (and `metrics_shm_bytes` once, at startup).
 
 use crate::php::args::Options;
 use ext_php_rs::ffi::{zend_ini_entry, zend_string};
 use ext_php_rs::flags::IniEntryPermission;
 use ext_php_rs::types::ZendStr;
 use ext_php_rs::zend::IniEntryDef;
-use monei_concurrency_core::settings::{self, SETTINGS};
+use monei_concurrency_core::settings::{self, METRICS_SHM_BYTES, SETTINGS};
 use monei_concurrency_core::{Config, Error, Value};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::sync::OnceLock;
@@ -75,8 +76,8 @@ static TABLE: OnceLock<IniTable> = OnceLock::new();
 /// Registers `monei_concurrency.<name>` for every setting the core declares.
 pub fn register(module_number: i32) {
     let table = TABLE.get_or_init(|| {
-        let mut strings = Vec::with_capacity(2 * SETTINGS.len());
-        for s in &SETTINGS {
+        let mut strings = Vec::with_capacity(2 * (SETTINGS.len() + 1));
+        for s in SETTINGS.iter().chain([&METRICS_SHM_BYTES]) {
             for text in [
                 format!("monei_concurrency.{}", s.name),
                 s.default.to_string(),
@@ -90,8 +91,19 @@ pub fn register(module_number: i32) {
         let fixed = |c: &CString| -> &'static CStr { unsafe { &*(c.as_c_str() as *const CStr) } };
         let mut entries: Vec<IniEntryDef> = strings
             .chunks(2)
+            .take(SETTINGS.len())
             .map(|pair| entry(fixed(&pair[0]), fixed(&pair[1])))
             .collect();
+        // The size of a region mapped at startup: php.ini only, and no
+        // handler: a bad value is reported by the startup code, which then
+        // keeps the figures per process (with a failing handler PHP would
+        // silently take the default instead).
+        let startup = &strings[2 * SETTINGS.len()..];
+        entries.push(IniEntryDef::new(
+            fixed(&startup[0]),
+            fixed(&startup[1]),
+            IniEntryPermission::System,
+        ));
         entries.push(IniEntryDef::end());
         IniTable {
             _strings: strings,

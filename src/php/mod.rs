@@ -11,8 +11,10 @@ pub mod ini;
 // named arguments (`waitMs: 500`).
 #[allow(non_snake_case)]
 pub mod lease;
+pub mod lock_listing;
 pub mod logger;
-pub mod ops;
+pub mod mask_url;
+pub mod metrics;
 #[allow(non_snake_case)]
 pub mod order_lock_manager;
 #[allow(non_snake_case)]

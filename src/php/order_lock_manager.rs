@@ -55,7 +55,7 @@ impl OrderLockManager {
             .inspect(&res)
             .or_throw()?
             .as_ref()
-            .map(crate::php::ops::lock_info))
+            .map(crate::php::lock_listing::lock_info))
     }
 
     /// Frees the lock whoever holds it; true if something was freed.

@@ -111,7 +111,7 @@ final class Stack
 
     public function stopAll(): void
     {
-        foreach (['nginx' => SIGQUIT, 'fpm' => SIGQUIT, 'redis' => SIGTERM] as $name => $sig) {
+        foreach (['prometheus' => SIGTERM, 'nginx' => SIGQUIT, 'fpm' => SIGQUIT, 'redis' => SIGTERM] as $name => $sig) {
             if (isset($this->procs[$name])) {
                 posix_kill($this->pids[$name], SIGCONT);
                 $this->signal($name, $sig);
@@ -263,6 +263,11 @@ final class Stack
         foreach (['body', 'fastcgi', 'proxy', 'uwsgi', 'scgi'] as $t) {
             @mkdir("$d/nginx/$t", 0777, true);
         }
+        // The metrics endpoint through the shipped snippet (contrib/nginx), which
+        // includes fastcgi_params relative to this configuration's directory.
+        copy('/etc/nginx/fastcgi_params', "$d/fastcgi_params");
+        $metricsScript = "{$this->root}/php/metrics/metrics.php";
+        $metricsSnippet = "{$this->root}/contrib/nginx/monei-concurrency-metrics.conf";
         file_put_contents("$d/nginx.conf", <<<CONF
             daemon off;
             master_process on;
@@ -278,6 +283,7 @@ final class Stack
                 proxy_temp_path $d/nginx/proxy;
                 uwsgi_temp_path $d/nginx/uwsgi;
                 scgi_temp_path $d/nginx/scgi;
+                upstream fastcgi_backend { server unix:$d/fpm.sock; }
                 keepalive_requests 100000;
                 keepalive_timeout 60s;
                 server {
@@ -289,6 +295,8 @@ final class Stack
                         fastcgi_pass unix:$d/fpm.sock;
                         fastcgi_read_timeout 60s;
                     }
+                    set \$monei_metrics_script $metricsScript;
+                    include $metricsSnippet;
                     location / { return 404; }
                 }
             }
@@ -310,12 +318,81 @@ final class Stack
         }
     }
 
+    // ---- prometheus --------------------------------------------------------
+
+    public int $prometheusPort = 0;
+
+    /**
+     * Debian's Prometheus server on a free loopback port, data in this
+     * directory, scraping $metricsPath of the nginx above every second and
+     * evaluating $ruleFiles.
+     *
+     * @param list<string> $ruleFiles
+     */
+    public function startPrometheus(string $metricsPath, array $ruleFiles = []): void
+    {
+        $d = $this->dir;
+        $this->prometheusPort = self::freePort();
+        @mkdir("$d/prometheus", 0777, true);
+        $rules = implode('', array_map(static fn (string $f) => "\n  - $f", $ruleFiles));
+        file_put_contents("$d/prometheus.yml", <<<YAML
+            global:
+              scrape_interval: 1s
+              scrape_timeout: 900ms
+              evaluation_interval: 1s
+            rule_files:$rules
+            scrape_configs:
+              - job_name: monei_concurrency
+                metrics_path: $metricsPath
+                static_configs:
+                  - targets: ['127.0.0.1:{$this->httpPort}']
+
+            YAML);
+        $this->spawn('prometheus', ['prometheus', "--config.file=$d/prometheus.yml", "--storage.tsdb.path=$d/prometheus",
+            "--web.listen-address=127.0.0.1:{$this->prometheusPort}", '--log.level=warn']);
+        $deadline = microtime(true) + 30;
+        while (($this->prometheusApi('/-/ready')[0] ?? 0) !== 200) {
+            if (!$this->running('prometheus') || microtime(true) > $deadline) {
+                throw new \RuntimeException('prometheus did not start: ' . @file_get_contents("$d/logs/prometheus.log"));
+            }
+            usleep(50000);
+        }
+        // Targets reach the scrape loop up to 5 s after start (discovery updates are batched): wait for the first scrape.
+        while ($this->promQuery('up{job="monei_concurrency"}') === []) {
+            if (microtime(true) > $deadline) {
+                throw new \RuntimeException('prometheus did not scrape within 30 s: ' . @file_get_contents("$d/logs/prometheus.log"));
+            }
+            usleep(100000);
+        }
+    }
+
+    /** GET on Prometheus' HTTP API; returns [status, decoded JSON or raw body]. */
+    public function prometheusApi(string $path, array $query = []): array
+    {
+        $ch = curl_init("http://127.0.0.1:{$this->prometheusPort}$path" . ($query === [] ? '' : '?' . http_build_query($query)));
+        curl_setopt_array($ch, [CURLOPT_RETURNTRANSFER => true, CURLOPT_TIMEOUT => 10, CURLOPT_NOPROXY => '*']);
+        $body = curl_exec($ch);
+        $code = (int) curl_getinfo($ch, CURLINFO_RESPONSE_CODE);
+        $json = is_string($body) ? json_decode($body, true) : null;
+        return [$code, $json ?? $body];
+    }
+
+    /** An instant query; returns the vector as [labels, value] pairs (throws if the query fails). */
+    public function promQuery(string $promql, ?float $time = null): array
+    {
+        [$code, $r] = $this->prometheusApi('/api/v1/query', ['query' => $promql] + ($time === null ? [] : ['time' => sprintf('%.3f', $time)]));
+        if ($code !== 200 || !is_array($r) || ($r['status'] ?? '') !== 'success') {
+            throw new \RuntimeException("prometheus query $promql: HTTP $code " . json_encode($r));
+        }
+        return array_map(static fn (array $e) => [$e['metric'], (float) $e['value'][1]], $r['data']['result']);
+    }
+
     /** Simple blocking GET; returns [status, decoded body or raw string, seconds]. */
-    public function get(string $path, float $timeoutS = 30): array
+    public function get(string $path, float $timeoutS = 30, array $curl = []): array
     {
         $ch = curl_init($this->baseUrl() . $path);
         curl_setopt_array($ch, [CURLOPT_RETURNTRANSFER => true, CURLOPT_TIMEOUT_MS => (int) ($timeoutS * 1000),
-            CURLOPT_NOPROXY => '*']);
+            CURLOPT_NOPROXY => '*'] + $curl);
         $t = microtime(true);
         $body = curl_exec($ch);
         $dt = microtime(true) - $t;

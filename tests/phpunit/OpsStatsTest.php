@@ -22,9 +22,11 @@ use function Monei\Concurrency\metrics;
 use function Monei\Concurrency\stats;
 
 /**
- * stats() and metrics(): per-process counters and wait/hold histograms,
- * checked by the change each operation makes to them (they count since the
- * process started, so earlier tests of this PHPUnit run are in there too).
+ * stats() and metrics(): counters and wait/hold histograms, pool-wide (this
+ * PHPUnit process and every child it forks add to one shared region) and per
+ * process, checked by the change each operation makes to them (they count
+ * since the process started, so earlier tests of this PHPUnit run are in
+ * there too).
  */
 final class OpsStatsTest extends OpsTestCase
 {
@@ -35,9 +37,10 @@ final class OpsStatsTest extends OpsTestCase
 
     private array $before = [];
 
+    /** Remembers this process's own figures (children forked by a test add only to the pool's). */
     private function mark(): void
     {
-        $this->before = stats();
+        $this->before = stats()['process'];
     }
 
     /**
@@ -47,7 +50,7 @@ final class OpsStatsTest extends OpsTestCase
      */
     private function assertMoved(array $expected, string $what): void
     {
-        $now = stats();
+        $now = stats()['process'];
         foreach (self::COUNTERS as $name) {
             $delta = $now[$name] - $this->before[$name];
             $want = $expected[$name] ?? 0;
@@ -62,17 +65,86 @@ final class OpsStatsTest extends OpsTestCase
 
     public function testStatsHasEveryCounterAndBothHistograms(): void
     {
-        $s = stats();
-        self::assertSame(array_merge(self::COUNTERS, ['wait_seconds', 'hold_seconds']), array_keys($s));
+        $all = stats();
+        self::assertSame(array_merge(self::COUNTERS, ['wait_seconds', 'hold_seconds', 'pool_wide', 'started_at', 'process']), array_keys($all));
+        self::assertTrue($all['pool_wide'], 'the region is mapped at startup');
+        self::assertIsFloat($all['started_at']);
+        self::assertEqualsWithDelta(microtime(true), $all['started_at'], 3600, 'a Unix time, not long ago');
+        self::assertLessThanOrEqual(microtime(true), $all['started_at']);
+        self::assertSame(array_merge(self::COUNTERS, ['wait_seconds', 'hold_seconds']), array_keys($all['process']));
+        foreach ([$all, $all['process']] as $s) {
+            foreach (self::COUNTERS as $name) {
+                self::assertIsInt($s[$name]);
+                self::assertGreaterThanOrEqual(0, $s[$name]);
+            }
+            foreach (['wait_seconds', 'hold_seconds'] as $h) {
+                self::assertSame(['buckets', 'sum', 'count'], array_keys($s[$h]));
+                self::assertIsFloat($s[$h]['sum']);
+                self::assertIsInt($s[$h]['count']);
+            }
+        }
         foreach (self::COUNTERS as $name) {
-            self::assertIsInt($s[$name]);
-            self::assertGreaterThanOrEqual(0, $s[$name]);
+            self::assertGreaterThanOrEqual($all['process'][$name], $all[$name], "pool-wide $name includes this process's");
         }
-        foreach (['wait_seconds', 'hold_seconds'] as $h) {
-            self::assertSame(['buckets', 'sum', 'count'], array_keys($s[$h]));
-            self::assertIsFloat($s[$h]['sum']);
-            self::assertIsInt($s[$h]['count']);
+    }
+
+    public function testForkedChildrenCountIntoThePoolFiguresAndStartTheirOwnFromZero(): void
+    {
+        $pl = new ProcessingLock($this->options());
+        $pl->executeWithLock('10', 'parent', fn () => null);
+        $before = stats();
+        $children = 4;
+        $each = 25;
+        $options = $this->options();
+        $results = Forker::run(array_fill(0, $children, static function (int $i) use ($options, $each): array {
+            $own = stats()['process'];
+            $l = new ProcessingLock($options);
+            for ($n = 0; $n < $each; $n++) {
+                $l->executeWithLock("child-$i", "n$n", fn () => null);
+            }
+            return ['started_with' => $own['acquired'] + $own['wait_seconds']['count'], 'own' => stats()['process']['acquired']];
+        }));
+        $after = stats();
+        foreach ($results as $i => $r) {
+            self::assertSame(0, $r['started_with'], "child $i starts its own figures from zero");
+            self::assertSame($each, $r['own'], "child $i counted its own");
         }
+        self::assertSame($before['acquired'] + $children * $each, $after['acquired'], 'every child added to the pool');
+        self::assertSame($before['wait_seconds']['count'] + $children * $each, $after['wait_seconds']['count']);
+        self::assertSame($before['hold_seconds']['count'] + $children * $each, $after['hold_seconds']['count']);
+        self::assertSame($before['process']['acquired'], $after['process']['acquired'], "this process's own figures did not move");
+        self::assertSame($before['started_at'], $after['started_at']);
+        self::assertStringContainsString(
+            "\nmonei_concurrency_acquired_total {$after['acquired']}\n",
+            metrics(),
+            'metrics() shows the pool-wide total',
+        );
+    }
+
+    /**
+     * @return array{0: int, 1: string, 2: string} exit code, stdout, stderr of
+     * a PHP process started with monei_concurrency.metrics_shm_bytes=$size
+     */
+    private static function phpWithRegionSize(string $size, string $code): array
+    {
+        return self::runPhp(['-d', "monei_concurrency.metrics_shm_bytes=$size", '-d', 'display_startup_errors=1', '-d', 'error_reporting=-1', '-r', $code]);
+    }
+
+    public function testARegionTooSmallOrNotANumberWarnsAtStartupAndCountsPerProcess(): void
+    {
+        $code = 'echo json_encode([Monei\Concurrency\stats()["pool_wide"], ini_get("monei_concurrency.metrics_shm_bytes"), ini_set("monei_concurrency.metrics_shm_bytes", "65536"), preg_match("/^monei_concurrency_metrics_pool_wide (\\d)$/m", Monei\Concurrency\metrics(), $m) ? $m[1] : null]);';
+        foreach (['100' => 'cannot hold the metrics layout, which needs', 'lots' => 'must be a whole number between 0 and', '-1' => 'must be a whole number'] as $size => $why) {
+            [$exit, $out, $err] = self::phpWithRegionSize((string) $size, $code);
+            self::assertSame(0, $exit, "size $size: starts and runs; stderr: $err");
+            self::assertStringContainsString('monei_concurrency.metrics_shm_bytes', $out . $err, "size $size: the warning names the setting");
+            self::assertStringContainsString($why, $out . $err, "size $size: and says why");
+            self::assertStringContainsString('count for each process on its own', $out . $err);
+            self::assertStringEndsWith(json_encode([false, (string) $size, false, '0']), trim($out), "size $size: per process, not changeable at run time");
+        }
+        [$exit, $out, $err] = self::phpWithRegionSize('0', $code);
+        self::assertSame([0, json_encode([false, '0', false, '0']), ''], [$exit, trim($out), $err], 'size 0: off, without a warning');
+        [$exit, $out, $err] = self::phpWithRegionSize('16384', $code);
+        self::assertSame([0, json_encode([true, '16384', false, '1']), ''], [$exit, trim($out), $err], 'the default: shared');
     }
 
     public function testLockCountersMoveAsExpected(): void
@@ -179,7 +251,7 @@ final class OpsStatsTest extends OpsTestCase
     public function testHistogramsGrowCumulatively(): void
     {
         $pl = new ProcessingLock($this->options());
-        $before = stats();
+        $before = stats()['process'];
         for ($i = 0; $i < 3; $i++) {
             $pl->executeWithLock('6', 'f', fn () => usleep(30000));
         }
@@ -200,7 +272,7 @@ final class OpsStatsTest extends OpsTestCase
         $lease->release();
         $releaser->wait(5);
         $this->releaseChild();
-        $after = stats();
+        $after = stats()['process'];
 
         foreach (['wait_seconds' => 4, 'hold_seconds' => 4] as $h => $n) {
             self::assertSame($before[$h]['count'] + $n, $after[$h]['count'], "$h count");
@@ -263,7 +335,7 @@ final class OpsStatsTest extends OpsTestCase
             $allowed = $type === 'histogram' ? [$current . '_bucket', $current . '_sum', $current . '_count'] : [$current];
             self::assertContains($m[1], $allowed, "line $n belongs to $current");
             self::assertTrue(is_numeric($m[4]), "line $n: numeric value");
-            $families[$current]['samples'][] = [$m[1], $m[3] ?? null, (float) $m[4]];
+            $families[$current]['samples'][] = [$m[1], ($m[3] ?? '') === '' ? null : $m[3], (float) $m[4]];
         }
         return $families;
     }
@@ -282,7 +354,17 @@ final class OpsStatsTest extends OpsTestCase
         }
         $expected[] = 'monei_concurrency_lock_wait_seconds';
         $expected[] = 'monei_concurrency_lock_hold_seconds';
-        self::assertSame($expected, array_keys($families));
+        $gauges = [
+            'monei_concurrency_start_time_seconds' => $stats['started_at'],
+            'monei_concurrency_metrics_pool_wide' => 1.0,
+            'monei_concurrency_lock_wait_limit_seconds' => ini_get('monei_concurrency.lock_wait_ms') / 1000,
+        ];
+        self::assertSame(array_merge($expected, array_keys($gauges)), array_keys($families));
+        foreach ($gauges as $name => $value) {
+            self::assertSame('gauge', $families[$name]['type'], $name);
+            self::assertSame([[$name, null, (float) $value]], $families[$name]['samples'], $name);
+            unset($families[$name]);
+        }
 
         foreach ($families as $name => $f) {
             self::assertStringStartsWith('monei_concurrency_', $name);

@@ -5,7 +5,7 @@ declare(strict_types=1);
 /*
  * End to end under PHP-FPM + nginx, with faults injected while load runs.
  *
- *   php tests/reliability/e2e.php --dir <tmp dir> [--only baseline,request-end,...]
+ *   php tests/reliability/e2e.php --dir <tmp dir> [--only baseline,request-end,...,scrape]
  *
  * Needs the extension loaded in this CLI too (it checks the locks and the
  * payment states directly). Each scenario has its own run id, hence its own
@@ -591,6 +591,118 @@ if (want($only, 'recycle')) {
     $fig = sprintf('%d samples of CLIENT LIST: max %d, last %s (bound %d = 2 x %d workers + 4); %d worker processes served the load, %d connections opened in all; load %s',
         count($samples), $max, implode('/', $last), $bound, WORKERS, $pids, $received, load_figures($f));
     $failed |= !rel_result('fault-max-requests', $problems === [], $fig, implode('; ', $problems));
+}
+
+// ---------------------------------------------------------------------------
+if (want($only, 'scrape')) {
+    $run = 'scrape';
+    new_run($stack, $run);
+    $maxRequests = 20;
+    rel_say("scrape: php-fpm restarted with pm.max_requests = $maxRequests; Prometheus scrapes php/metrics/metrics.php "
+        . 'through nginx (contrib/nginx snippet) every 1 s while the load runs');
+    $problems = [];
+    $stack->signal('fpm', SIGQUIT);
+    $stack->startFpm(WORKERS, $maxRequests);
+    $path = '/monei-concurrency/metrics';
+    // The allow-list of the shipped nginx snippet and the script's own answers.
+    $ch = curl_init($stack->baseUrl() . $path);
+    curl_setopt_array($ch, [CURLOPT_RETURNTRANSFER => true, CURLOPT_TIMEOUT => 10, CURLOPT_NOPROXY => '*']);
+    $body = (string) curl_exec($ch);
+    $allowed = [(int) curl_getinfo($ch, CURLINFO_RESPONSE_CODE), (string) curl_getinfo($ch, CURLINFO_CONTENT_TYPE)];
+    $denied = $stack->get($path, 10, [CURLOPT_INTERFACE => '127.0.0.2'])[0];
+    $post = $stack->get($path, 10, [CURLOPT_CUSTOMREQUEST => 'POST', CURLOPT_POSTFIELDS => 'x'])[0];
+    if ($allowed !== [200, 'text/plain; version=0.0.4; charset=utf-8'] || !str_contains($body, 'monei_concurrency_acquired_total ')) {
+        $problems[] = 'GET from 127.0.0.1 answered ' . json_encode($allowed) . ': ' . substr($body, 0, 200);
+    }
+    if ($denied !== 403) {
+        $problems[] = "GET from 127.0.0.2 (not in the allow-list) answered $denied, expected 403";
+    }
+    if ($post !== 405) {
+        $problems[] = "POST answered $post, expected 405";
+    }
+    $failed |= !rel_result('metrics-endpoint', $problems === [], sprintf(
+        'nginx + FPM, contrib/nginx snippet: GET from 127.0.0.1 -> %d (%s), from 127.0.0.2 -> %d, POST -> %d',
+        $allowed[0], $allowed[1], $denied, $post), implode('; ', $problems));
+
+    $problems = [];
+    $stack->startPrometheus($path, [dirname(__DIR__, 2) . '/contrib/prometheus/alerts.yml']);
+    $w = new Workload($run, 120, 1200, $seed + 6);
+    $tStart = microtime(true);
+    $r = load_now($stack, $w, 150);
+    $tEnd = microtime(true);
+    [$lp, $f] = check_load($stack, $w, $r, false);
+    $problems = array_merge($problems, array_map(fn ($p) => "load: $p", $lp));
+    // What the load did, counted by the app itself.
+    $db = new PDO("sqlite:{$stack->dir}/data/$run.sqlite");
+    $holds = (int) $db->query('SELECT COUNT(*) FROM lock_holds')->fetchColumn();
+    $holdPids = (int) $db->query('SELECT COUNT(DISTINCT pid) FROM lock_holds')->fetchColumn();
+    $onceRan = (int) $db->query('SELECT COUNT(*) FROM webhook_runs')->fetchColumn();
+    $pids = count(array_unique(array_filter(array_column($r['log'], 'pid'))));
+    // A scrape that started after the last response.
+    $last = null;
+    $deadline = microtime(true) + 15;
+    while (microtime(true) < $deadline) {
+        $ts = $stack->promQuery('timestamp(monei_concurrency_acquired_total)');
+        if ($ts !== [] && $ts[0][1] > $tEnd + 0.05) {
+            $last = $ts[0][1];
+            break;
+        }
+        usleep(200000);
+    }
+    $window = (int) ceil(microtime(true) - $tStart) + 2;
+    $one = fn (string $q) => ($v = $stack->promQuery($q)) === [] ? null : $v[0][1];
+    $scraped = $last === null ? null : $one('monei_concurrency_acquired_total');
+    $scrapedMisses = $last === null ? null : $one('monei_concurrency_idempotency_misses_total');
+    $resets = $one("resets(monei_concurrency_acquired_total[{$window}s])");
+    $samples = $one("count_over_time(monei_concurrency_acquired_total[{$window}s])");
+    $upMin = $one("min_over_time(up{job=\"monei_concurrency\"}[{$window}s])");
+    $scrapes = $one("count_over_time(up{job=\"monei_concurrency\"}[{$window}s])");
+    $slowest = $one("max_over_time(scrape_duration_seconds{job=\"monei_concurrency\"}[{$window}s])");
+    [, $rules] = $stack->prometheusApi('/api/v1/rules');
+    $ruleHealth = [];
+    $firing = [];
+    foreach ($rules['data']['groups'] ?? [] as $g) {
+        foreach ($g['rules'] as $rule) {
+            $ruleHealth[$rule['health']] = ($ruleHealth[$rule['health']] ?? 0) + 1;
+            foreach ($rule['alerts'] ?? [] as $a) {
+                if ($a['state'] === 'firing') {
+                    $firing[] = $rule['name'];
+                }
+            }
+        }
+    }
+    if ($last === null) {
+        $problems[] = 'Prometheus did not scrape the endpoint after the load ended (15 s)';
+    } elseif ($scraped !== (float) $holds) {
+        $problems[] = sprintf('Prometheus scraped monei_concurrency_acquired_total = %s, the load made %d lock acquisitions '
+            . '(rows in lock_holds, from %d worker pids): the counters are not pool-wide (each scrape shows the worker that answered it)',
+            json_encode($scraped), $holds, $holdPids);
+    }
+    if ($last !== null && $scrapedMisses !== (float) $onceRan) {
+        $problems[] = sprintf('scraped idempotency_misses_total = %s, once() callbacks that ran = %d', json_encode($scrapedMisses), $onceRan);
+    }
+    if ($resets !== 0.0) {
+        $problems[] = sprintf('resets(monei_concurrency_acquired_total) over the run = %s: the pool total went down (worker recycling reset it?)', json_encode($resets));
+    }
+    if ($pids <= WORKERS) {
+        $problems[] = "only $pids distinct worker pids served the load: pm.max_requests = $maxRequests did not recycle workers";
+    }
+    if (($samples ?? 0) < ($tEnd - $tStart) / 2) {
+        $problems[] = 'only ' . json_encode($samples) . ' scrapes during the run';
+    }
+    if ($upMin !== 1.0) {
+        $problems[] = 'up was ' . json_encode($upMin) . ' at some scrape';
+    }
+    if (array_keys($ruleHealth) !== ['ok']) {
+        $problems[] = 'alert rules of contrib/prometheus/alerts.yml not all healthy: ' . json_encode($ruleHealth);
+    }
+    if ($firing !== []) {
+        $problems[] = 'alerts firing after a clean run: ' . implode(', ', $firing);
+    }
+    $fig = sprintf('Prometheus (1 s interval: %s scrapes, %s samples, slowest %.0f ms, in %d s): acquired_total %s vs %d acquisitions counted by the app (%d worker pids held locks, %d served the load, pm.max_requests %d); idempotency_misses_total %s vs %d once() runs; resets() %s; alerts.yml rules %s, firing: %s; load %s',
+        json_encode($scrapes), json_encode($samples), ($slowest ?? 0) * 1000, $window, json_encode($scraped), $holds, $holdPids, $pids, $maxRequests, json_encode($scrapedMisses), $onceRan,
+        json_encode($resets), json_encode($ruleHealth), $firing === [] ? 'none' : implode(',', $firing), load_figures($f));
+    $failed |= !rel_result('prometheus-scrape', $problems === [], $fig, implode('; ', $problems));
 }
 
 $stack->stopAll();

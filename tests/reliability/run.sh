@@ -7,7 +7,12 @@
 #   e2e.php      PHP-FPM (static, 8 workers) + nginx + the webhook app of tests/e2e,
 #                2,000 signed webhooks + redirects; faults under load: request end
 #                by exit/fatal/timeout, FPM worker SIGKILL, Redis SIGSTOP, Redis
-#                SIGKILL + restart, pm.max_requests recycling.
+#                SIGKILL + restart, pm.max_requests recycling; then the metrics endpoint
+#                (php/metrics/metrics.php behind the contrib/nginx allow-list) scraped
+#                every 1 s by a real Prometheus (loopback, data under the work dir,
+#                contrib/prometheus/alerts.yml loaded) during a load with
+#                pm.max_requests = 20: the scraped acquired_total must equal the lock
+#                acquisitions the app counted, with no counter reset.
 # Phase 2, in parallel (no time-bound assertions):
 #   valgrind.sh  PHPUnit subset under memcheck
 #   rss.php      1,000,000 lock cycles, VmRSS before/after
@@ -67,7 +72,7 @@ result() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$RELIABILITY_RESULT
 
 # ---- prerequisites -----------------------------------------------------------
 missing=()
-for c in php php-fpm8.2 nginx redis-server redis-cli valgrind phpunit cargo debootstrap pecl lintian; do
+for c in php php-fpm8.2 nginx redis-server redis-cli valgrind phpunit cargo debootstrap pecl lintian prometheus; do
   command -v "$c" >/dev/null || missing+=("$c")
 done
 php_modules=$(php -m)
@@ -111,6 +116,9 @@ php "$root/tests/reliability/e2e.php" --dir "$work/e2e" 2>&1 | tee "$work/e2e.lo
 if ! grep -q 'e2e-baseline' "$RELIABILITY_RESULTS"; then
   result e2e-baseline FAIL "e2e.php did not finish" "$(tail -n 3 "$work/e2e.log" | tr '\n' ' ')"
 fi
+for check in metrics-endpoint prometheus-scrape; do
+  grep -q "^$check"$'\t' "$RELIABILITY_RESULTS" || result "$check" FAIL "e2e.php did not get to it" "$(tail -n 3 "$work/e2e.log" | tr '\n' ' ')"
+done
 for f in "$work"/e2e/pids/*.pid; do
   [ -f "$f" ] && result e2e-cleanup FAIL "process $(cat "$f") ($(basename "$f" .pid)) still running after e2e.php" ""
 done

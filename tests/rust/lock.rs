@@ -3,9 +3,8 @@
 mod support;
 
 use monei_concurrency_core::error::Arg;
-use monei_concurrency_core::stats::COUNTERS;
+use monei_concurrency_core::stats;
 use monei_concurrency_core::{Config, Error, ExecError, Locker};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 use support::*;
@@ -267,7 +266,7 @@ fn watchdog_keeps_a_lease_without_ttl_alive() {
     let b = other_process(&cfg, 1);
     let res = a.order(b"wd").unwrap();
     let lease = a.acquire(&res, Some(0), None).unwrap();
-    let renewals = COUNTERS.watchdog_renewals.load(Ordering::Relaxed);
+    let renewals = stats::process().counters.watchdog_renewals.get();
     let mut raw = raw(&cfg.redis_url);
     // Sampled every 100 ms for 1 s (3 x ttl): the key never comes near its
     // end, so something renews it, and the watchdog counts those renewals.
@@ -283,7 +282,7 @@ fn watchdog_keeps_a_lease_without_ttl_alive() {
         );
     }
     assert!(
-        COUNTERS.watchdog_renewals.load(Ordering::Relaxed) >= renewals + 5,
+        stats::process().counters.watchdog_renewals.get() >= renewals + 5,
         "the watchdog renewed fewer than 5 times in 3 x ttl"
     );
     assert!(

@@ -2,9 +2,7 @@
 
 mod support;
 
-use monei_concurrency_core::stats::COUNTERS;
 use monei_concurrency_core::{events, holder, key, monitor, stats, Error, Locker};
-use std::sync::atomic::Ordering;
 use support::*;
 
 #[test]
@@ -121,13 +119,13 @@ fn force_unlock_frees_hands_off_and_the_holder_sees_the_loss() {
     let operator = other_process(&cfg, 2);
     let res = holder_proc.order(b"stuck").unwrap();
     let lease = holder_proc.acquire(&res, Some(0), Some(60_000)).unwrap();
-    let before = COUNTERS.forced_unlocks.load(Ordering::Relaxed);
+    let before = stats::process().counters.forced_unlocks.get();
     assert!(operator.force_unlock(&res).unwrap());
     assert!(
         !operator.force_unlock(&res).unwrap(),
         "nothing left to free"
     );
-    assert!(COUNTERS.forced_unlocks.load(Ordering::Relaxed) > before);
+    assert!(stats::process().counters.forced_unlocks.get() > before);
     assert!(!lease.is_held().unwrap());
     assert!(matches!(lease.extend(1000), Err(Error::LockLost { .. })));
     assert!(!lease.release().unwrap());
@@ -152,9 +150,9 @@ fn counters_and_events_follow_what_happens() {
     let b = other_process(&cfg, 1);
     let res = a.order(b"count").unwrap();
     events::set_enabled(true);
-    let acquired = COUNTERS.acquired.load(Ordering::Relaxed);
-    let reentered = COUNTERS.reentered.load(Ordering::Relaxed);
-    let timeouts = COUNTERS.timeouts.load(Ordering::Relaxed);
+    let acquired = stats::process().counters.acquired.get();
+    let reentered = stats::process().counters.reentered.get();
+    let timeouts = stats::process().counters.timeouts.get();
     let outer = a.acquire(&res, Some(0), None).unwrap();
     let inner = a.acquire(&res, Some(0), None).unwrap();
     assert!(matches!(
@@ -163,15 +161,15 @@ fn counters_and_events_follow_what_happens() {
     ));
     drop(inner);
     drop(outer);
-    assert!(COUNTERS.acquired.load(Ordering::Relaxed) > acquired);
-    assert!(COUNTERS.reentered.load(Ordering::Relaxed) > reentered);
-    assert!(COUNTERS.timeouts.load(Ordering::Relaxed) > timeouts);
+    assert!(stats::process().counters.acquired.get() > acquired);
+    assert!(stats::process().counters.reentered.get() > reentered);
+    assert!(stats::process().counters.timeouts.get() > timeouts);
     let evs = events::drain();
     assert!(evs
         .iter()
         .any(|e| e.message == "lock wait timed out" && e.level == "warning"));
     assert!(evs.iter().any(|e| e.message == "lock acquired"));
-    let text = stats::prometheus();
+    let text = monei_concurrency_core::prometheus::text(std::time::Duration::from_secs(1));
     assert!(text.contains("# TYPE monei_concurrency_acquired_total counter"));
     assert!(text.contains("monei_concurrency_lock_wait_seconds_bucket{le=\"+Inf\"}"));
     events::set_enabled(false);

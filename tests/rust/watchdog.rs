@@ -3,9 +3,8 @@
 
 mod support;
 
-use monei_concurrency_core::stats::COUNTERS;
+use monei_concurrency_core::stats;
 use monei_concurrency_core::{events, watchdog, Locker};
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use support::*;
 
@@ -18,11 +17,11 @@ fn a_panicking_watchdog_is_counted_logged_and_restarted() {
     let res = a.order(b"wd-panic").unwrap();
     events::set_enabled(true);
     let lease = a.acquire(&res, Some(0), None).unwrap();
-    let panics = COUNTERS.watchdog_panics.load(Ordering::Relaxed);
+    let panics = stats::process().counters.watchdog_panics.get();
 
     watchdog::panic_once_for_test();
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(COUNTERS.watchdog_panics.load(Ordering::Relaxed), panics + 1);
+    assert_eq!(stats::process().counters.watchdog_panics.get(), panics + 1);
     let logged = events::drain();
     assert!(
         logged.iter().any(|e| e.level == "error"
@@ -32,13 +31,13 @@ fn a_panicking_watchdog_is_counted_logged_and_restarted() {
     );
 
     // Renewal goes on after the restart: the lease outlives its ttl many times.
-    let renewals = COUNTERS.watchdog_renewals.load(Ordering::Relaxed);
+    let renewals = stats::process().counters.watchdog_renewals.get();
     std::thread::sleep(Duration::from_millis(2_000));
     assert!(
         lease.is_held().unwrap(),
         "the lease expired after the watchdog panicked"
     );
-    assert!(COUNTERS.watchdog_renewals.load(Ordering::Relaxed) >= renewals + 5);
+    assert!(stats::process().counters.watchdog_renewals.get() >= renewals + 5);
     assert!(b.try_acquire(&res, None).unwrap().is_none());
     assert!(lease.release().unwrap());
     events::set_enabled(false);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite (make test): lint, fuzz crate lint, Rust tests, PHPUnit, phpt.
+# The whole test suite (make test): lint, fuzz crate lint, Rust tests, alert rules, PHPUnit, phpt.
 # Expects REDIS_URL (tests/tools/with-redis.sh sets it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,6 +13,12 @@ echo "== fuzz/ builds and passes clippy (outside the workspace; make reliability
 (cd fuzz && cargo clippy --release -q --no-default-features --lib --bin props --target-dir "$root/target/fuzz-stable" -- -D warnings)
 echo "== cargo test (core, real redis at $REDIS_URL)"
 cargo test --workspace --release -q 2>&1 | grep -v '^$'
+
+echo "== promtool: contrib/prometheus/alerts.yml (check rules, test rules), contrib/grafana/dashboard.json queries"
+promtool check rules contrib/prometheus/alerts.yml
+promtool test rules contrib/prometheus/tests/*.yml
+php tests/tools/dashboard-rules.php contrib/grafana/dashboard.json > target/dashboard-rules.yml
+promtool check rules target/dashboard-rules.yml
 
 export PHP_INI_SCAN_DIR
 PHP_INI_SCAN_DIR=$(tests/tools/php-ini.sh)

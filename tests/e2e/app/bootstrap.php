@@ -117,6 +117,12 @@ function e2e_capture(string $run, string $orderId, string $paymentId, string $so
 {
     $capture = function (?int $token) use ($run, $orderId, $paymentId, $source): string {
         $db = e2e_db($run);
+        if ($token !== null) {
+            // Every acquisition of the extension's lock, counted apart from its
+            // own counters (the scrape scenario compares the two).
+            $db->prepare('INSERT INTO lock_holds (payment_id, token, pid, at) VALUES (?, ?, ?, ?)')
+                ->execute([$paymentId, $token, getmypid(), microtime(true)]);
+        }
         $st = $db->prepare('SELECT COUNT(*) FROM captures WHERE payment_id = ?');
         $st->execute([$paymentId]);
         $n = (int) $st->fetchColumn();

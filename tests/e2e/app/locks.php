@@ -15,13 +15,17 @@ declare(strict_types=1);
  *   "getlock_poll"      the same, but a redirect that finds the payment locked
  *                       first polls IS_USED_LOCK every 500 ms, as MONEI's
  *                       redirect controller does
- * Either way the callback gets a fencing token for the capture row (the
- * GET_LOCK path has none: a random negative number, like the control run).
+ * The callback gets the extension's fencing token; GET_LOCK has none (null:
+ * the capture row gets a random negative number, like the control run's).
  */
 
 interface E2eLock
 {
-    /** Runs $fn(int $token) holding the lock of (order, payment) for $source ("webhook" or "redirect"), waiting up to $waitMs. */
+    /**
+     * Runs $fn(?int $token) holding the lock of (order, payment) for $source
+     * ("webhook" or "redirect"), waiting up to $waitMs; $token is the
+     * extension's fencing token, null for a lock without one.
+     */
     public function run(string $run, string $orderId, string $paymentId, string $source, callable $fn, int $waitMs): mixed;
 }
 
@@ -55,7 +59,7 @@ final class E2eGetLock implements E2eLock
         $manager = new \MoneiLockManager($backend, $this->poll && $source === 'redirect');
         try {
             return $manager->executeWithPaymentLock("$run-$orderId", $paymentId,
-                fn () => $fn(-random_int(1, PHP_INT_MAX)), intdiv($waitMs + 999, 1000));
+                fn () => $fn(null), intdiv($waitMs + 999, 1000));
         } catch (\MoneiLockTimeout) {
             throw new E2eHttpError(409, 'lock_timeout');
         }

@@ -18,6 +18,13 @@ function e2e_schema(\PDO $db): void
         pid INTEGER NOT NULL,
         at REAL NOT NULL,
         UNIQUE (payment_id, token))');
+    // Every lock acquisition of e2e_capture(), counted by the app itself.
+    $db->exec('CREATE TABLE IF NOT EXISTS lock_holds (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        payment_id TEXT NOT NULL,
+        token INTEGER NOT NULL,
+        pid INTEGER NOT NULL,
+        at REAL NOT NULL)');
     // Every time an IdempotencyStore::once() callback really ran.
     $db->exec('CREATE TABLE IF NOT EXISTS webhook_runs (
         id INTEGER PRIMARY KEY AUTOINCREMENT,

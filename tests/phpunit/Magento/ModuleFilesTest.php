@@ -53,7 +53,7 @@ final class ModuleFilesTest extends TestCase
     public function testEveryXmlFileIsWellFormed(): void
     {
         $files = self::files('xml');
-        self::assertCount(6, $files, implode(', ', $files));
+        self::assertCount(7, $files, implode(', ', $files));
         foreach ($files as $file) {
             $previous = libxml_use_internal_errors(true);
             libxml_clear_errors();
@@ -220,9 +220,8 @@ final class ModuleFilesTest extends TestCase
                 $declared[$name]['constraint'][(string) $c['referenceId']] = true;
             }
         }
-        self::assertSame(['monei_concurrency_order_fence'], array_keys($declared));
+        self::assertSame([\Monei\Concurrency\Model\OrderFence::TABLE, \Monei\Concurrency\Model\StuckPayments\Snapshot::TABLE], array_keys($declared));
         self::assertSame($declared, $whitelist);
-        self::assertSame(\Monei\Concurrency\Model\OrderFence::TABLE, array_key_first($declared));
     }
 
     public function testRegistrationAndModuleXml(): void
@@ -273,7 +272,17 @@ final class ModuleFilesTest extends TestCase
         self::assertSame([
             'Monei\Concurrency\Console\Command\LocksListCommand',
             'Monei\Concurrency\Console\Command\LocksUnlockCommand',
+            'Monei\Concurrency\Console\Command\PaymentsStuckCommand',
         ], $commands);
+
+        // The cron job's class and method exist; its schedule is validated against crontab.xsd (ModuleSchemaTest).
+        $cron = simplexml_load_file(self::MODULES . '/Concurrency/etc/crontab.xml');
+        $jobs = [];
+        foreach ($cron->xpath('//group[@id="default"]/job') as $job) {
+            $jobs[(string) $job['name']] = [(string) $job['instance'], (string) $job['method']];
+        }
+        self::assertSame(['monei_concurrency_stuck_payments' => ['Monei\Concurrency\Cron\CheckStuckPayments', 'execute']], $jobs);
+        self::assertTrue(method_exists(...$jobs['monei_concurrency_stuck_payments']));
 
         $monei = simplexml_load_file(self::MODULES . '/ConcurrencyMonei/etc/di.xml');
         self::assertSame('Monei\MoneiPayment\Api\LockManagerInterface', (string) $monei->preference['for']);
@@ -341,6 +350,8 @@ final class ModuleFilesTest extends TestCase
             }
             $out['controller'] = array_values(class_implements('Monei\Concurrency\Controller\Webhook\Index'));
             sort($out['controller']);
+            $out['metrics_controller'] = array_values(class_implements('Monei\Concurrency\Controller\Metrics\Index'));
+            sort($out['metrics_controller']);
             echo json_encode($out);
             PHP;
         [$exit, $out, $err] = PhpProcess::run($code, [__DIR__ . '/Doubles/autoload.php', self::MODULES]);
@@ -358,5 +369,10 @@ final class ModuleFilesTest extends TestCase
             'Magento\Framework\App\Action\HttpPostActionInterface',
             'Magento\Framework\App\CsrfAwareActionInterface',
         ], $r['controller']);
+        // GET /monei_concurrency/metrics -> Monei\Concurrency\Controller\Metrics\Index, GET only (no CSRF exemption needed).
+        self::assertSame([
+            'Magento\Framework\App\ActionInterface',
+            'Magento\Framework\App\Action\HttpGetActionInterface',
+        ], $r['metrics_controller']);
     }
 }

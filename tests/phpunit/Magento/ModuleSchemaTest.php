@@ -58,7 +58,7 @@ final class ModuleSchemaTest extends TestCase
     public function testEveryModuleXmlFileIsCovered(): void
     {
         self::assertSame([
-            'Concurrency/etc/db_schema.xml', 'Concurrency/etc/di.xml', 'Concurrency/etc/frontend/routes.xml',
+            'Concurrency/etc/crontab.xml', 'Concurrency/etc/db_schema.xml', 'Concurrency/etc/di.xml', 'Concurrency/etc/frontend/routes.xml',
             'Concurrency/etc/module.xml', 'ConcurrencyMonei/etc/di.xml', 'ConcurrencyMonei/etc/module.xml',
         ], array_keys(self::xmlFiles()));
     }

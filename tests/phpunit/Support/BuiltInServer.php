@@ -16,11 +16,14 @@ final class BuiltInServer
     private $proc;
     public readonly int $port;
 
-    /** @param array<string, string> $env added to the test's environment */
-    public function __construct(private string $docroot, private string $errorLog, array $env = [])
+    /**
+     * @param array<string, string> $env added to the test's environment
+     * @param list<string> $phpArgs options for php before -S (e.g. "-d", "name=value")
+     */
+    public function __construct(private string $docroot, private string $errorLog, array $env = [], array $phpArgs = [])
     {
         $this->port = RedisServer::freePort();
-        $proc = proc_open([PHP_BINARY, '-S', "127.0.0.1:{$this->port}", '-t', $docroot], [
+        $proc = proc_open([PHP_BINARY, ...$phpArgs, '-S', "127.0.0.1:{$this->port}", '-t', $docroot], [
             0 => ['file', '/dev/null', 'r'],
             1 => ['file', '/dev/null', 'w'],
             2 => ['file', $errorLog, 'w'],
@@ -48,6 +51,25 @@ final class BuiltInServer
             false,
             stream_context_create(['http' => ['timeout' => 10, 'ignore_errors' => true]]),
         );
+    }
+
+    /**
+     * One request with any method.
+     *
+     * @return array{0: int, 1: array<string, string>, 2: string} status, headers (lower-case names), body
+     */
+    public function request(string $method, string $path): array
+    {
+        $context = stream_context_create(['http' => ['method' => $method, 'timeout' => 10, 'ignore_errors' => true]]);
+        $body = (string) @file_get_contents("http://127.0.0.1:{$this->port}$path", false, $context);
+        $lines = $http_response_header ?? [];
+        $status = preg_match('#^HTTP/\S+ (\d{3})#', (string) ($lines[0] ?? ''), $m) ? (int) $m[1] : 0;
+        $headers = [];
+        foreach (array_slice($lines, 1) as $line) {
+            [$name, $value] = array_map('trim', explode(':', $line, 2)) + [1 => ''];
+            $headers[strtolower($name)] = $value;
+        }
+        return [$status, $headers, $body];
     }
 
     public function stop(): void

@@ -17,6 +17,8 @@ use Magento\Framework\App\DeploymentConfig;
  *         'idempotency'    => ['retention_s' => 86400, 'in_progress_ttl_ms' => 60000],
  *         'state_machine'  => ['retention_s' => 2592000],   // or 'transitions' => [...]
  *         'webhook'        => ['secret' => 'pk_live_...', 'tolerance_s' => 0, 'duplicate_wait_ms' => 3000],
+ *         'stuck_payments' => ['older_than_s' => 1800],
+ *         'metrics'        => ['enabled' => true, 'allow' => ['127.0.0.1', '10.0.0.0/8']],
  *     ],
  *
  * Every setting is read as its own leaf (DeploymentConfig::get('monei_concurrency/redis_url')),
@@ -44,6 +46,8 @@ class Config
     public const MAX_MS = 86_400_000;
 
     private const STRING_KEYS = ['redis_url', 'key_prefix'];
+
+    public const DEFAULT_STUCK_OLDER_THAN_S = 1800;
 
     public function __construct(private DeploymentConfig $deploymentConfig)
     {
@@ -120,6 +124,33 @@ class Config
     public function webhookDuplicateWaitMs(): int
     {
         return min(self::MAX_MS, max(0, self::int($this->value('webhook/duplicate_wait_ms') ?? 3000)));
+    }
+
+    /** Threshold of the stuck-payments cron job, in seconds (default 30 minutes). */
+    public function stuckOlderThanS(): int
+    {
+        $value = $this->value('stuck_payments/older_than_s');
+        if ($value === null) {
+            return self::DEFAULT_STUCK_OLDER_THAN_S;
+        }
+        if (!(is_int($value) || (is_string($value) && preg_match('/^\d+$/', $value)))) {
+            throw new \InvalidArgumentException('monei_concurrency/stuck_payments/older_than_s must be a number of seconds (0 or more)');
+        }
+        return (int) $value;
+    }
+
+    /** Whether GET /monei_concurrency/metrics answers at all (off unless metrics/enabled is set). */
+    public function metricsEnabled(): bool
+    {
+        return in_array($this->value('metrics/enabled'), [true, 1, '1', 'true'], true);
+    }
+
+    /** @return list<string> addresses and CIDR ranges allowed to scrape (default: loopback only) */
+    public function metricsAllowList(): array
+    {
+        $allow = $this->value('metrics/allow') ?? ['127.0.0.1', '::1'];
+        $list = is_array($allow) ? array_values($allow) : explode(',', (string) $allow);
+        return array_values(array_filter(array_map(static fn ($a) => trim((string) $a), $list), static fn (string $a) => $a !== ''));
     }
 
     /** @return array<string, mixed> the leaves $section.$name that are set, numeric strings as int */

@@ -28,11 +28,13 @@ final class Shop
             increment_id VARCHAR(50) NOT NULL UNIQUE, state VARCHAR(32), status VARCHAR(32),
             base_grand_total DECIMAL(20,4) NOT NULL, base_total_paid DECIMAL(20,4) NULL,
             total_paid DECIMAL(20,4) NULL, base_total_invoiced DECIMAL(20,4) NULL,
-            processed_count INT NOT NULL DEFAULT 0) ENGINE=InnoDB');
+            processed_count INT NOT NULL DEFAULT 0,
+            created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB');
         $pdo->exec('CREATE TABLE sales_order_payment (entity_id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
             parent_id INT UNSIGNED NOT NULL, method VARCHAR(128), base_amount_paid DECIMAL(20,4) NULL,
             amount_paid DECIMAL(20,4) NULL, base_amount_paid_online DECIMAL(20,4) NULL,
-            base_amount_authorized DECIMAL(20,4) NULL, last_trans_id VARCHAR(255) NULL) ENGINE=InnoDB');
+            base_amount_authorized DECIMAL(20,4) NULL, last_trans_id VARCHAR(255) NULL,
+            additional_information TEXT NULL) ENGINE=InnoDB');
         $pdo->exec('CREATE TABLE sales_invoice (entity_id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
             order_id INT UNSIGNED NOT NULL, state SMALLINT NOT NULL, base_grand_total DECIMAL(20,4) NOT NULL,
             transaction_id VARCHAR(255) NULL) ENGINE=InnoDB');

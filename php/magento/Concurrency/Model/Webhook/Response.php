@@ -4,7 +4,7 @@ declare(strict_types=1);
 
 namespace Monei\Concurrency\Model\Webhook;
 
-/** What the webhook endpoint answers: an HTTP status code and a short plain-text body. */
+/** What the webhook and metrics endpoints answer: an HTTP status code and a plain-text body. */
 final class Response
 {
     public function __construct(

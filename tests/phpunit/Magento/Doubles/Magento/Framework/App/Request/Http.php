@@ -6,13 +6,13 @@ namespace Magento\Framework\App\Request;
 
 use Magento\Framework\App\RequestInterface;
 
-/** Double of Magento's HTTP request: a raw body and headers (names case-insensitive). */
+/** Double of Magento's HTTP request: a raw body, headers (names case-insensitive) and $_SERVER values. */
 class Http implements RequestInterface
 {
     private array $headers = [];
     private array $params = [];
 
-    public function __construct(private string $content = '', array $headers = [], private string $method = 'POST')
+    public function __construct(private string $content = '', array $headers = [], private string $method = 'POST', private array $server = [])
     {
         foreach ($headers as $name => $value) {
             $this->headers[strtolower($name)] = $value;
@@ -27,6 +27,12 @@ class Http implements RequestInterface
     public function getHeader($name, $default = false)
     {
         return $this->headers[strtolower((string) $name)] ?? $default;
+    }
+
+    /** Laminas' PhpEnvironment\Request::getServer(), which Magento's request extends. */
+    public function getServer($name = null, $default = null)
+    {
+        return $name === null ? $this->server : ($this->server[$name] ?? $default);
     }
 
     public function getMethod()
