@@ -4,7 +4,8 @@
 // the wait-time data that bench/wait-times.gp plots.
 //
 // Started by bench/run.sh with BENCH_REDIS_PORT (a private redis-server),
-// BENCH_EXT (the built extension) and BENCH_DATA (a scratch directory).
+// BENCH_MARIADB_SOCKET (a private MariaDB server), BENCH_EXT (the built
+// extension) and BENCH_DATA (a scratch directory).
 // BENCH_QUICK=1 shrinks every scenario (for trying the bench out, not for figures).
 // Exit status: 0 if every target passed, 1 if one failed, 2 on an error.
 
@@ -25,6 +26,9 @@ const NAMES = [
     'handwritten' => 'hand-written phpredis',
     'symfony_phpredis' => 'symfony/lock+phpredis',
     'symfony_predis' => 'symfony/lock+Predis',
+    'magento_db' => 'Magento DB lock: GET_LOCK',
+    'magento_db_monei' => 'GET_LOCK + MONEI 500 ms poll',
+    'magento_cache_monei' => 'Magento cache lock (GET, SET EX) + MONEI poll',
 ];
 
 // Sizes. Scenario 1: ROUNDS processes per implementation, interleaved, that
@@ -35,12 +39,15 @@ $S = [
     'idem_calls' => 4000, 'idem_rounds' => 3,
     'memory' => 1000000,
     'tp_procs' => [1, 2, 4, 8, 16], 'tp_seconds' => 1.5,
+    'server_cycles' => 10000, 'server_rounds' => 3,
+    'storm_rounds' => 5, 'storm_payments' => 200, 'storm_webhooks' => 2000,
     'shm_rounds' => 6, 'shm_cycles' => 5000,
 ];
 if ($quick) {
     $S = ['uncontended' => 2000, 'rounds' => 2, 'block' => 250, 'contended_rounds' => 1,
         'idem_calls' => 1000, 'idem_rounds' => 1, 'memory' => 20000,
-        'tp_procs' => [1, 4], 'tp_seconds' => 0.5, 'shm_rounds' => 2, 'shm_cycles' => 1000] + $S;
+        'tp_procs' => [1, 4], 'tp_seconds' => 0.5, 'shm_rounds' => 2, 'shm_cycles' => 1000,
+        'server_cycles' => 2000, 'server_rounds' => 1, 'storm_rounds' => 1] + $S;
 }
 
 $admin = phpredis($port);
@@ -84,8 +91,9 @@ function rotation(int $round, array $impls = IMPLS): array
     return array_map(fn($i) => $impls[($i + $round) % $n], range(0, $n - 1));
 }
 
-// Scenario 1 also runs the extension with reply polling off (reply_spin_us = 0).
-const SCENARIO1 = [...IMPLS, 'monei_nospin'];
+// Scenario 1 also runs the extension with reply polling off (reply_spin_us = 0)
+// and GET_LOCK over MariaDB's unix socket instead of loopback TCP.
+const SCENARIO1 = [...IMPLS, 'monei_nospin', 'magento_db_socket'];
 
 /**
  * Ratio of each measured block to the PING blocks on either side of it
@@ -129,7 +137,7 @@ try {
                 say("contended $procs x $cycles x {$ms} ms: $impl, round " . ($round + 1) . "/{$S['contended_rounds']}");
                 $r = scenario('contended', ['impl' => $impl, 'procs' => $procs, 'cycles' => $cycles,
                     'work_ms' => $ms, 'round' => $round]);
-                if ($r['overlaps'] !== 0 || $r['cycles'] !== $procs * $cycles) {
+                if (($r['overlaps'] !== 0 && !in_array($impl, UNSAFE_IMPLS, true)) || $r['cycles'] !== $procs * $cycles) {
                     throw new RuntimeException("$impl broke mutual exclusion: {$r['overlaps']} overlapping holders");
                 }
                 $con[$label][$impl][] = $r;
@@ -166,7 +174,29 @@ try {
         foreach (rotation($i) as $impl) {
             say("throughput: $impl, $procs process(es), {$S['tp_seconds']} s");
             $tp[$procs][$impl] = scenario('throughput', ['impl' => $impl, 'procs' => $procs,
-                'seconds' => $S['tp_seconds'], 'round' => $i])['per_s'];
+                'seconds' => $S['tp_seconds'], 'round' => $i]);
+        }
+    }
+
+    // 7. Server CPU per uncontended cycle.
+    $srv = array_fill_keys(IMPLS, []);
+    for ($round = 0; $round < $S['server_rounds']; $round++) {
+        foreach (rotation($round) as $impl) {
+            say("server cost: $impl, round " . ($round + 1) . "/{$S['server_rounds']}, {$S['server_cycles']} cycles");
+            $srv[$impl][] = scenario('uncontended', ['impl' => $impl, 'cycles' => $S['server_cycles'],
+                'block' => $S['block'], 'round' => 100 + $round, 'server_cpu' => 1]);
+        }
+    }
+
+    // 8. End to end: the FPM + nginx webhook storm, the app capturing under
+    // the extension's lock, under GET_LOCK (with and without MONEI's poll in
+    // the redirect), and without a lock (control).
+    $storm = ['monei' => [], 'getlock' => [], 'getlock_poll' => [], 'none' => []];
+    for ($round = 0; $round < $S['storm_rounds']; $round++) {
+        foreach (rotation($round, array_keys($storm)) as $lock) {
+            say("webhook storm under PHP-FPM: lock $lock, round " . ($round + 1) . "/{$S['storm_rounds']}");
+            $storm[$lock][] = scenario('storm', ['lock' => $lock, 'payments' => $S['storm_payments'],
+                'webhooks' => $S['storm_webhooks'], 'seed' => 1000 + $round, 'round' => $round]);
         }
     }
 
@@ -228,6 +258,11 @@ $row("1. uncontended cycle ({$S['uncontended']} per implementation)", array_map(
 $row('1. uncontended cycle / (2 x PING)', array_map($x, $ratioU), '≤ 1.15x', $ratioU['monei'] <= 1.15);
 $speedup = $cycU['symfony_phpredis'] / $cycU['monei'];
 $row('1. symfony/lock+phpredis cycle / monei cycle', ['monei' => $x($speedup)], '≥ 2.50x', $speedup >= 2.5);
+$vsDb = $cycU['monei'] / $cycU['magento_db'];
+$row('1. monei cycle / Magento DB lock (GET_LOCK) cycle', ['monei' => $x($vsDb)], '≤ 0.50x', $vsDb <= 0.5);
+$sock = $unc['magento_db_socket'];
+$row('1. for comparison, GET_LOCK over MariaDB\'s unix socket instead of loopback TCP: cycle, / (2 x PING)',
+    ['magento_db' => sprintf('%s, %s', $us(median($sock['cycle'])), $x(median($sock['ratio'])))]);
 $nospin = $unc['monei_nospin'];
 $row('1. for comparison, monei_concurrency with reply polling off (reply_spin_us = 0): cycle, / (2 x PING), symfony/lock+phpredis cycle / it',
     ['monei' => sprintf('%s, %s, %s', $us(median($nospin['cycle'])), $x(median($nospin['ratio'])),
@@ -263,6 +298,8 @@ $cstat = function (string $label, string $impl) use ($con, $pingRun) {
         'p99' => median(array_map(fn($w) => percentile($w, 99), array_column($runs, 'waits_ms'))),
         'max' => median($maxes),
         'worst' => max($maxes),
+        'overlaps' => array_sum(array_column($runs, 'overlaps')),
+        'cycles' => array_sum(array_column($runs, 'cycles')),
         'all' => $waits,
     ];
 };
@@ -293,7 +330,13 @@ $fw = function (string $label) use ($floor, $waitCell) {
 };
 $row('2. reference, no lock: RPUSH → BLPOP token ring, 8 x 1 ms: time from passing the token on to getting it back, p50 / p99 / max',
     ['monei' => $fw('8x1')]);
+$overlapCell = fn($c) => sprintf('%d of %d', $c['overlaps'], $c['cycles']);
+$row('2. 8 x 1 ms: holders that overlapped the previous holder (all runs)', array_map($overlapCell, $c8),
+    '0 (monei)', $c8['monei']['overlaps'] === 0);
+$waitVsPoll = $c8['monei']['max'] / $c8['magento_db_monei']['max'];
+$row('2. 8 x 1 ms: max wait / GET_LOCK + MONEI poll max wait', ['monei' => sprintf('%.3fx', $waitVsPoll)], '≤ 0.10x', $waitVsPoll <= 0.1);
 $row('2. 2 procs x 50 x 20 ms: wait p50 / p99 / max', array_map($waitCell, $c2), 'max ≤ 25 ms', $c2['monei']['max'] <= 25);
+$row('2. 2 x 20 ms: holders that overlapped the previous holder (all runs)', array_map($overlapCell, $c2));
 $row('2. 2 x 20 ms: hand-off overhead per cycle', array_map(fn($c) => sprintf('%.0f µs', $c['overhead']), $c2));
 $row('2. reference, no lock: RPUSH → BLPOP token ring, 2 processes x 20 ms: overhead per cycle', ['monei' => $fl('2x20')]);
 $row('2. reference, no lock: RPUSH → BLPOP token ring, 2 x 20 ms: time from passing the token on to getting it back, p50 / p99 / max',
@@ -313,9 +356,14 @@ $row(sprintf('4. RSS growth over %s cycles (%d → %d KiB, %.0f µs/cycle)', num
 
 // 5
 foreach ($tp as $procs => $byImpl) {
-    $row("5. throughput, $procs process" . ($procs > 1 ? 'es' : '') . ', distinct orders (cycles/s)',
-        array_map(fn($v) => number_format($v, 0, '.', ','), $byImpl));
+    $row("5. throughput, $procs process" . ($procs > 1 ? 'es' : '') . ', distinct orders: cycles/s (server CPU per cycle: Redis, MariaDB for the GET_LOCK columns)',
+        array_map(fn($i) => sprintf('%s (%.1f µs)', number_format($byImpl[$i]['per_s'], 0, '.', ','),
+            $byImpl[$i][in_array($i, MARIADB_IMPLS, true) ? 'mariadb_cpu_us' : 'redis_cpu_us']), array_combine(IMPLS, IMPLS)));
 }
+$tpCpu = max(array_keys($tp)) >= 8 ? 8 : max(array_keys($tp));
+$tpRatio = $tp[$tpCpu]['monei']['redis_cpu_us'] / $tp[$tpCpu]['handwritten']['redis_cpu_us'];
+$row("5. Redis CPU per cycle at $tpCpu processes (Redis busy): monei / hand-written phpredis", ['monei' => $x($tpRatio)],
+    '≤ 2.00x', $tpRatio <= 2.0);
 
 // 6
 $shmCycle = median($shm['shared']['ratio']) / median($shm['local']['ratio']);
@@ -326,6 +374,34 @@ $row(sprintf('6. pool-wide metrics: uncontended cycle / (2 x PING) with the shar
 $row(sprintf('6. pool-wide metrics: 8 processes on distinct orders adding to the same shared counters, cycles/s with the region, without (median of %d runs each)',
     $S['shm_rounds']), ['monei' => sprintf('%s, %s: time per cycle %+.1f %%', number_format(median($shm['shared']['tp']), 0, '.', ','),
     number_format(median($shm['local']['tp']), 0, '.', ','), 100 * ($shmTp - 1))], '≤ +2 %', $shmTp <= 1.02);
+
+// 7
+$srvMed = fn(string $k) => $each(fn($i) => median(array_column($srv[$i], $k)));
+$redisCpu = $srvMed('redis_cpu_us');
+$dbCpu = $srvMed('mariadb_cpu_us');
+$cpuCell = fn(float $v) => sprintf('%.1f µs', $v);
+$row(sprintf('7. uncontended cycle while measuring server CPU (%s cycles x %d runs, one process)',
+    number_format($S['server_cycles']), $S['server_rounds']), array_map($us, $srvMed('cycle_us')));
+$row('7. Redis CPU per uncontended cycle (INFO used_cpu_sys + used_cpu_user)', array_map($cpuCell, $redisCpu));
+$cmdCpu = $srvMed('redis_commands_us');
+$row('7. of which executing commands (INFO commandstats usec)', array_map($cpuCell, $cmdCpu));
+$row('7. MariaDB server CPU per uncontended cycle (/proc/<pid>/stat utime + stime)', array_map($cpuCell, $dbCpu));
+$row('7. Redis CPU per cycle: monei / hand-written phpredis; executing commands only',
+    ['monei' => $x($redisCpu['monei'] / $redisCpu['handwritten']) . '; ' . $x($cmdCpu['monei'] / $cmdCpu['handwritten'])]);
+
+// 8
+$st = fn(string $lock, string $k) => median(array_column($storm[$lock], $k));
+$stormCell = fn(string $lock) => sprintf('%s req/s, p50 %.1f ms, p99 %.1f ms; payments captured twice: %s (of %d)',
+    number_format($st($lock, 'rps'), 0, '.', ','), $st($lock, 'p50_ms'), $st($lock, 'p99_ms'),
+    implode(' / ', array_column($storm[$lock], 'double')), $storm[$lock][0]['payments']);
+$row(sprintf('8. end to end: webhook storm under PHP-FPM (8 workers) + nginx, %d signed webhooks + redirects for %d payments, 32 in flight; medians of %d runs (captured twice: each run)',
+    $S['storm_webhooks'], $S['storm_payments'], $S['storm_rounds']),
+    ['monei' => $stormCell('monei'), 'magento_db' => $stormCell('getlock'), 'magento_db_monei' => $stormCell('getlock_poll')]);
+$row('8. control: the same storm, captures without a lock', ['monei' => $stormCell('none')]);
+$doubles = array_sum(array_column($storm['monei'], 'double'));
+$row('8. payments captured twice with the extension (all runs)', ['monei' => (string) $doubles], '0', $doubles === 0);
+$rpsRatio = $st('monei', 'rps') / $st('getlock', 'rps');
+$row('8. requests/s: extension / GET_LOCK', ['monei' => $x($rpsRatio)], '≥ 1.00x', $rpsRatio >= 1.0);
 
 // Table.
 $head = ['scenario', ...array_values(NAMES), 'target', 'PASS/FAIL'];
@@ -347,9 +423,11 @@ $haltPoll = @file_get_contents('/sys/module/haltpoll/parameters/guest_halt_poll_
 if ($haltPoll !== false) {
     $idle .= ', guest_halt_poll_ns ' . trim($haltPoll);
 }
-$env = sprintf("PHP %s, phpredis %s, Predis %s, symfony/lock %s, %s; %d CPUs (%s), kernel %s, CPU idle driver %s; commit %s",
+$env = sprintf("PHP %s, phpredis %s, Predis %s, symfony/lock %s, %s, MariaDB %s; %d CPUs (%s), kernel %s, CPU idle driver %s; commit %s",
     PHP_VERSION, phpversion('redis'), Predis\Client::VERSION, $sfVersion,
-    $ver('redis-server --version | cut -d" " -f1-3'), (int) $ver('nproc'),
+    $ver('redis-server --version | cut -d" " -f1-3'),
+    (new PDO('mysql:unix_socket=' . getenv('BENCH_MARIADB_SOCKET'), 'root', ''))->query('SELECT VERSION()')->fetchColumn(),
+    (int) $ver('nproc'),
     $ver("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs"), php_uname('r'), $idle,
     $ver('git -C ' . escapeshellarg(dirname(__DIR__)) . ' describe --always --dirty') ?: '?');
 $report = "# Benchmark results\n\n"
@@ -361,7 +439,7 @@ $report = "# Benchmark results\n\n"
     . ($fails ? "**$fails target(s) FAILED.**\n" : "All targets PASS.\n")
     . <<<'TXT'
 
-How these are measured (one loopback redis-server started for the run, `save ''`, `appendonly no`):
+How these are measured (one loopback redis-server started for the run, `save ''`, `appendonly no`; one MariaDB server started for the run by tests/tools/with-mariadb.sh, on loopback TCP and a unix socket):
 
 - Every scenario runs in fresh PHP processes, Redis flushed in between; the implementations take turns in a different order each round.
 - PING is phpredis `ping()` timed in the same process as what it is compared with: in scenarios 1 and 3 in blocks alternating with the measured blocks, each ratio taken against the PING blocks right before and after and then the median over blocks. Scenario 2 is compared with the PING of the run, the median of all those blocks and of the PINGs measured right before and after each scenario-2 run (shown in the cells): a loopback round trip here is bimodal (about 20 µs when the scheduler puts the pinging process on Redis' CPU, 65-90 µs when the other CPU has to be woken), and the few blocks around one run catch either mode by chance.
@@ -372,7 +450,11 @@ How these are measured (one loopback redis-server started for the run, `save ''`
 - 4: the extension only; VmRSS after 10,000 warm-up cycles and after 1,000,000 more executeWithLock() cycles cycling over 1,000 orders.
 - 5: every process loops on its own keys for 1.5 s; total cycles per second.
 - 6: the extension with its default shared metrics region against the same build started with `monei_concurrency.metrics_shm_bytes=0` (figures per process, as before the region existed), the two alternating in fresh processes: scenario 1's measurement (the ratio to the PINGs around each block, median over blocks) and scenario 5's with 8 processes, whose adds all go to the same shared counters and histogram buckets (each on a cache line of its own).
+- 5, server CPU per cycle: the Redis (or, for the GET_LOCK columns, MariaDB) CPU time used during the run (below) divided by all its cycles, warm-up included.
+- 7: one process, 10,000 uncontended cycles per run, nothing else running; before and after, Redis' `INFO cpu` (`used_cpu_sys` + `used_cpu_user`) and `INFO commandstats` (the sum of `usec`, the time spent executing commands), and the MariaDB server's `utime` + `stime` from `/proc/<pid>/stat` (all threads; clock ticks of 10 ms, about 1 % of a run's figure). Medians of 3 runs.
+- 8: the webhook storm of `make reliability` (tests/e2e: php-fpm, static pool of 8 workers, behind nginx; a fresh stack per run, its Redis with `appendfsync always`): signed webhooks for each payment's statuses delivered 3-10 times, shuffled with stale ones, 2 % forged, and 1-2 redirect callbacks per payment, 32 requests in flight. Every request verifies, `once()`s and moves the state machine with the extension; only the capture lock is switched (tests/e2e/app/locks.php, the pool's `E2E_LOCK`): the extension's `executeWithLock()`, or MONEI's lock manager on Magento's database backend (GET_LOCK on the run's MariaDB over loopback TCP, one persistent connection per worker): in the "GET_LOCK" column every request waits inside `GET_LOCK`, in the "+ MONEI poll" column a redirect that finds the payment locked first polls `IS_USED_LOCK` every 500 ms, as MONEI's redirect controller does. The control run captures without a lock and must show double captures, or the storm could not detect one. Requests/s = answered requests / wall time of the storm; latency from sending to the answer; "captured twice" counts payments with more than one capture row (no unique constraint hides one). Medians over 5 runs, the variants taking turns.
 - The anchors: symfony/lock 5.4 (`LockFactory` + `RedisStore`, blocking `acquire()`, `release()`) over phpredis and over Predis; a hand-written phpredis lock (`SET NX PX`, `EVALSHA` compare-and-delete, 2 ms `usleep` retry).
+- The Magento anchors (bench/lib/magento.php, written from the documented behaviour): Magento's database lock backend, `SELECT GET_LOCK(name, timeout)` / `RELEASE_LOCK(name)` / `IS_USED_LOCK(name)` over PDO MySQL, one connection per process, the name prefixed and shortened to 64 characters, over loopback TCP like Redis (scenario 1 also over the unix socket). "Magento DB lock: GET_LOCK" is the backend called directly: `GET_LOCK` with a 5 s timeout (the wait happens inside the server), the work, `RELEASE_LOCK`: two queries per cycle. "GET_LOCK + MONEI 500 ms poll" is the same backend under MONEI's lock manager, as MONEI's payment code takes it: a caller that finds the payment locked (`IS_USED_LOCK`) polls `IS_USED_LOCK` every 500 ms (`waitForPaymentUnlock()`) before taking it with `GET_LOCK`, and the release calls `RELEASE_LOCK` while `IS_USED_LOCK` says the lock is held, at most 3 times: five queries per uncontended cycle (the cache lock under the same manager: five commands). "Magento cache lock" is Magento's cache backend on phpredis under the same manager: `GET` to check, `SET … EX 5` to take, `DEL` to release; nothing is atomic, so the overlap rows count the holders it let in while another still held the lock (the bench fails on an overlap of any other implementation).
 
 TXT;
 file_put_contents(__DIR__ . '/results.md', $report);

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # `make bench`: benchmarks of monei_concurrency against the PHP locks people
-# use today, with the speed targets. Starts its own redis-server on a free
-# loopback port, runs bench/bench.php, writes bench/results.md and
+# use today and the locks Magento stores run, with the speed targets. Starts
+# its own redis-server on a free loopback port and a throwaway MariaDB on a
+# unix socket and a loopback port (tests/tools/with-mariadb.sh; MARIADB_SOCKET
+# and MARIADB_PORT use an existing one), runs bench/bench.php, writes bench/results.md and
 # bench/wait-times.png. Exits non-zero if a target FAILs.
 # BENCH_QUICK=1 bench/run.sh: a reduced run, to try it out.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+if [ -z "${MARIADB_SOCKET:-}" ]; then
+  MARIADB_TCP=1 exec "$root/tests/tools/with-mariadb.sh" "$0" "$@"
+fi
 ext="$root/target/release/libmonei_concurrency.so"
 [ -f "$ext" ] || { echo "bench: $ext not built (run make bench)" >&2; exit 2; }
-php -r 'exit(extension_loaded("redis") && function_exists("pcntl_fork") ? 0 : 1);' \
-  || { echo "bench: php needs the redis and pcntl extensions" >&2; exit 2; }
+php -r 'exit(extension_loaded("redis") && extension_loaded("pdo_mysql") && extension_loaded("curl") && function_exists("pcntl_fork") ? 0 : 1);' \
+  || { echo "bench: php needs the redis, pdo_mysql, curl and pcntl extensions" >&2; exit 2; }
 
 dir=$(mktemp -d)
 cleanup() {
@@ -30,7 +35,7 @@ done
 
 mkdir "$dir/data"
 rc=0
-BENCH_REDIS_PORT=$port BENCH_EXT=$ext BENCH_DATA="$dir/data" php "$root/bench/bench.php" || rc=$?
+BENCH_REDIS_PORT=$port BENCH_EXT=$ext BENCH_DATA="$dir/data" BENCH_MARIADB_SOCKET=$MARIADB_SOCKET BENCH_MARIADB_PORT=${MARIADB_PORT:-} php "$root/bench/bench.php" || rc=$?
 if [ "$rc" -le 1 ]; then
   gnuplot -e "datadir='$dir/data'; out='$root/bench/wait-times.png'" "$root/bench/wait-times.gp"
   echo "Wrote bench/results.md and bench/wait-times.png"

@@ -9,14 +9,14 @@ set format x "%g"
 set format y "%g"
 set xlabel "wait x (ms)"
 set ylabel "fraction of acquisitions that waited at least x"
-set xrange [0.01:3000]
+set xrange [0.01:5000]
 set yrange [0.0008:1.5]
 set grid
 set key left bottom
-impls = "monei handwritten symfony_phpredis symfony_predis"
-name(i) = i == 1 ? "monei_concurrency" : i == 2 ? "hand-written phpredis" : i == 3 ? "symfony/lock + phpredis" : "symfony/lock + Predis"
+impls = "monei handwritten symfony_phpredis symfony_predis magento_db magento_db_monei magento_cache_monei"
+name(i) = i == 1 ? "monei_concurrency" : i == 2 ? "hand-written phpredis" : i == 3 ? "symfony/lock + phpredis" : i == 4 ? "symfony/lock + Predis" : i == 5 ? "Magento DB lock: GET_LOCK" : i == 6 ? "GET_LOCK + MONEI 500 ms poll" : "Magento cache lock + MONEI poll"
 set title "8 processes x 100 cycles, 1 ms of work each"
-plot for [i=1:4] sprintf("%s/waits-8x1-%s.dat", datadir, word(impls, i)) using 1:2 with steps lw 2 title name(i)
+plot for [i=1:7] sprintf("%s/waits-8x1-%s.dat", datadir, word(impls, i)) using 1:2 with steps lw 2 title name(i)
 set title "2 processes x 50 cycles, 20 ms of work each"
-plot for [i=1:4] sprintf("%s/waits-2x20-%s.dat", datadir, word(impls, i)) using 1:2 with steps lw 2 title name(i)
+plot for [i=1:7] sprintf("%s/waits-2x20-%s.dat", datadir, word(impls, i)) using 1:2 with steps lw 2 title name(i)
 unset multiplot

@@ -1,6 +1,6 @@
 <?php
-// Shared by the bench scenarios: the four lock implementations behind one
-// interface, PING timing, forking and small statistics helpers.
+// Shared by the bench scenarios: the lock implementations behind one
+// interface, PING timing, server CPU time, forking and small statistics helpers.
 //
 // Every scenario is a separate PHP process started by bench/bench.php with
 // the extension loaded; it reads its parameters as JSON from argv[1] and
@@ -10,11 +10,16 @@ declare(strict_types=1);
 
 require_once '/usr/share/php/Symfony/Component/Lock/autoload.php';
 require_once '/usr/share/php/Predis/autoload.php';
+require_once __DIR__ . '/magento.php';
 
 use Symfony\Component\Lock\LockFactory;
 use Symfony\Component\Lock\Store\RedisStore;
 
-const IMPLS = ['monei', 'handwritten', 'symfony_phpredis', 'symfony_predis'];
+const IMPLS = ['monei', 'handwritten', 'symfony_phpredis', 'symfony_predis', 'magento_db', 'magento_db_monei', 'magento_cache_monei'];
+/** Implementations that give no mutual exclusion: their overlaps are counted, not a failure. */
+const UNSAFE_IMPLS = ['magento_cache_monei'];
+/** Implementations whose server is MariaDB (the others use Redis). */
+const MARIADB_IMPLS = ['magento_db', 'magento_db_monei'];
 
 /** A lock: run $work while holding the lock on $key, waiting as long as needed. */
 interface BenchLock
@@ -99,6 +104,45 @@ final class SymfonyLock implements BenchLock
     }
 }
 
+/**
+ * A Magento lock backend called directly: lock($name, 5) (for GET_LOCK a
+ * wait inside the server, retried if it times out), the work, unlock($name).
+ */
+final class MagentoBackendLock implements BenchLock
+{
+    public function __construct(private MagentoLockBackend $backend)
+    {
+    }
+
+    public function run(string $key, callable $work): void
+    {
+        $name = "MONEI_PAYMENT_LOCK_{$key}_pay";
+        while (!$this->backend->lock($name, MoneiLockManager::LOCK_TIMEOUT_S)) {
+        }
+        try {
+            $work();
+        } finally {
+            $this->backend->unlock($name);
+        }
+    }
+}
+
+/** A Magento lock backend as MONEI's lock manager takes it (with its 500 ms poll); $key stands for the order. */
+final class MagentoLock implements BenchLock
+{
+    private MoneiLockManager $manager;
+
+    public function __construct(MagentoLockBackend $backend)
+    {
+        $this->manager = new MoneiLockManager($backend, true);
+    }
+
+    public function run(string $key, callable $work): void
+    {
+        $this->manager->executeWithPaymentLock($key, 'pay', $work);
+    }
+}
+
 function phpredis(int $port): Redis
 {
     $r = new Redis();
@@ -111,6 +155,13 @@ function phpredis(int $port): Redis
 /** A fresh lock object of implementation $impl with its own connection(s). */
 function make_lock(string $impl, int $port): BenchLock
 {
+    if (in_array($impl, MARIADB_IMPLS, true) || $impl === 'magento_db_socket') {
+        // Over loopback TCP, like Redis; magento_db_socket over the unix socket, for comparison.
+        $port = (int) getenv('BENCH_MARIADB_PORT');
+        $where = $impl === 'magento_db_socket' || $port === 0 ? mariadb_socket() : "127.0.0.1:$port";
+        $backend = new MagentoDatabaseLock(MagentoDatabaseLock::connect($where));
+        return $impl === 'magento_db_monei' ? new MagentoLock($backend) : new MagentoBackendLock($backend);
+    }
     switch ($impl) {
         case 'monei':
             return new MoneiLock($port);
@@ -126,8 +177,52 @@ function make_lock(string $impl, int $port): BenchLock
             $c = new Predis\Client(['scheme' => 'tcp', 'host' => '127.0.0.1', 'port' => $port]);
             $c->connect();
             return new SymfonyLock($c);
+        case 'magento_cache_monei':
+            return new MagentoLock(new MagentoCacheLock(phpredis($port)));
     }
     throw new InvalidArgumentException("unknown implementation $impl");
+}
+
+function mariadb_socket(): string
+{
+    $s = (string) getenv('BENCH_MARIADB_SOCKET');
+    if ($s === '') {
+        throw new RuntimeException('BENCH_MARIADB_SOCKET is not set (bench/run.sh starts MariaDB)');
+    }
+    return $s;
+}
+
+/**
+ * CPU time the servers have used so far, in microseconds: Redis' own
+ * (INFO cpu: used_cpu_sys + used_cpu_user), the part of it spent executing
+ * commands (INFO commandstats: the sum of usec) and the MariaDB server
+ * process' (utime + stime of /proc/<pid>/stat, all its threads, in clock ticks).
+ */
+function server_cpu_us(Redis $redis): array
+{
+    $info = $redis->info('cpu');
+    $pidFile = dirname(mariadb_socket()) . '/mysqld.pid';
+    $pid = (int) @file_get_contents($pidFile);
+    $stat = $pid > 0 ? @file_get_contents("/proc/$pid/stat") : false;
+    if ($stat === false) {
+        throw new RuntimeException("cannot read the MariaDB server's CPU time (pid file $pidFile)");
+    }
+    $f = explode(' ', substr($stat, strrpos($stat, ')') + 2));
+    static $hz = null;
+    $hz ??= (int) trim((string) shell_exec('getconf CLK_TCK')) ?: 100;
+    $mariadb = ((int) $f[11] + (int) $f[12]) * 1e6 / $hz;
+    $inCommands = 0.0;
+    foreach ($redis->info('commandstats') as $k => $v) {
+        // cmdstat_<name> => "calls=..,usec=..,.."; INFO itself left out
+        if ($k !== 'cmdstat_info' && preg_match('/usec=(\d+)/', (string) $v, $m)) {
+            $inCommands += (float) $m[1];
+        }
+    }
+    return [
+        'redis' => ((float) $info['used_cpu_sys'] + (float) $info['used_cpu_user']) * 1e6,
+        'redis_commands' => $inCommands,
+        'mariadb' => $mariadb,
+    ];
 }
 
 /** Mean phpredis PING round trip over $n calls, in microseconds. */

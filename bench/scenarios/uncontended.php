@@ -3,6 +3,9 @@
 // PING blocks and lock-cycle blocks alternate in this one process, so both
 // see the same machine conditions; the driver takes medians of block means.
 // Params: impl, cycles, block, round.
+// Scenario 6, with `server_cpu` set: what a cycle costs the servers. The
+// cycles run in one go, no PINGs, and the CPU time Redis and the MariaDB
+// server used meanwhile (server_cpu_us()) is divided by them.
 declare(strict_types=1);
 require __DIR__ . '/../lib/common.php';
 
@@ -18,6 +21,24 @@ $noop = static function (): void {};
 for ($i = 0; $i < 300; $i++) {
     $lock->run("{$tag}w$i", $noop);
     $redis->ping();
+}
+
+if (!empty($p['server_cpu'])) {
+    $cycles = (int) $p['cycles'];
+    $before = server_cpu_us($redis);
+    $t = hrtime(true);
+    for ($i = 0; $i < $cycles; $i++) {
+        $lock->run($tag . $i, $noop);
+    }
+    $wall = hrtime(true) - $t;
+    $after = server_cpu_us($redis);
+    emit([
+        'cycle_us' => $wall / $cycles / 1000,
+        'redis_cpu_us' => ($after['redis'] - $before['redis']) / $cycles,
+        'redis_commands_us' => ($after['redis_commands'] - $before['redis_commands']) / $cycles,
+        'mariadb_cpu_us' => ($after['mariadb'] - $before['mariadb']) / $cycles,
+    ]);
+    exit(0);
 }
 
 $ping = [];

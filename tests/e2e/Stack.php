@@ -160,8 +160,11 @@ final class Stack
 
     // ---- php-fpm ---------------------------------------------------------
 
-    /** @param array<string, string|int> $ini extra monei_concurrency.* INI values */
-    public function startFpm(int $workers = 8, int $maxRequests = 0, array $ini = []): void
+    /**
+     * @param array<string, string|int> $ini extra monei_concurrency.* INI values
+     * @param array<string, string> $env extra environment of the pool (E2E_LOCK, app/locks.php)
+     */
+    public function startFpm(int $workers = 8, int $maxRequests = 0, array $ini = [], array $env = []): void
     {
         $d = $this->dir;
         file_put_contents("$d/php.ini", implode("\n", [
@@ -177,7 +180,8 @@ final class Stack
         foreach (glob("$d/conf.d/*.ini") ?: [] as $f) {
             unlink($f);
         }
-        foreach (['10-opcache.ini', '10-pdo.ini', '20-pdo_sqlite.ini', '20-sqlite3.ini', '20-posix.ini'] as $f) {
+        foreach (['10-opcache.ini', '10-pdo.ini', '20-pdo_sqlite.ini', '20-sqlite3.ini', '20-posix.ini',
+            '10-mysqlnd.ini', '20-pdo_mysql.ini'] as $f) {
             if (is_file("/etc/php/8.2/fpm/conf.d/$f")) {
                 symlink("/etc/php/8.2/fpm/conf.d/$f", "$d/conf.d/$f");
             }
@@ -194,6 +198,7 @@ final class Stack
             $lines[] = "monei_concurrency.$k = \"$v\"";
         }
         file_put_contents("$d/conf.d/90-monei_concurrency.ini", implode("\n", $lines) . "\n");
+        $envLines = implode('', array_map(fn ($k, $v) => "env[$k] = $v\n", array_keys($env), $env));
         file_put_contents("$d/fpm.conf", <<<CONF
             [global]
             pid = $d/fpm.pid
@@ -216,7 +221,7 @@ final class Stack
             decorate_workers_output = no
             clear_env = yes
             env[E2E_DATA_DIR] = $d/data
-
+            $envLines
             CONF);
         @unlink("$d/fpm.sock");
         $this->spawn('fpm', ['php-fpm8.2', '--nodaemonize', '--allow-to-run-as-root', '-c', "$d/php.ini",

@@ -8,7 +8,7 @@ case "${1:-build}" in
   build) pkgs=("${build[@]}") ;;
   demo) pkgs=("${build[@]}" php8.2-sqlite3) ;;
   test) pkgs=("${build[@]}" phpunit php8.2-xml php8.2-mbstring php8.2-mysql mariadb-server php-symfony-console prometheus) ;;
-  bench) pkgs=("${build[@]}" php-redis php-symfony-lock php-nrk-predis gnuplot-nox) ;;
+  bench) pkgs=("${build[@]}" php-redis php-symfony-lock php-nrk-predis gnuplot-nox php8.2-mysql mariadb-server php8.2-fpm nginx php8.2-sqlite3 php8.2-curl) ;;
   dist) pkgs=("${build[@]}" php-pear debootstrap) ;;
   packages) pkgs=("${build[@]}" php-pear debootstrap lintian) ;;
   reliability) pkgs=("${build[@]}" phpunit php8.2-fpm nginx php8.2-sqlite3 php8.2-curl valgrind debootstrap php-pear lintian prometheus) ;;

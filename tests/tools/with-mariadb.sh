@@ -4,7 +4,9 @@
 # temporary directory, no TCP. The server runs as the calling user, InnoDB at
 # REPEATABLE READ as Magento's MySQL/MariaDB; it is stopped and its directory
 # deleted when the command ends, fails or is interrupted.
-# An existing MARIADB_SOCKET is used as is.
+# An existing MARIADB_SOCKET is used as is. With MARIADB_TCP=1 the server also
+# listens on a free loopback port, exported as MARIADB_PORT (make bench: the
+# same transport as its redis-server).
 set -euo pipefail
 
 if [ -n "${MARIADB_SOCKET:-}" ]; then
@@ -43,10 +45,17 @@ if ! "$install_db" --no-defaults --datadir="$dir/data" --user="$user" \
   exit 2
 fi
 
+net=(--skip-networking)
+if [ "${MARIADB_TCP:-0}" = 1 ]; then
+  MARIADB_PORT=$(php -r '$s = stream_socket_server("tcp://127.0.0.1:0"); $n = stream_socket_get_name($s, false); echo substr($n, strrpos($n, ":") + 1);')
+  export MARIADB_PORT
+  net=(--port="$MARIADB_PORT" --bind-address=127.0.0.1)
+fi
+
 # innodb_snapshot_isolation (newer MariaDB) is kept off: MySQL's behaviour,
 # where a write to a row changed since the snapshot is allowed.
 "$mariadbd" --no-defaults --datadir="$dir/data" --user="$user" \
-  --socket="$dir/mysqld.sock" --skip-networking --pid-file="$dir/mysqld.pid" \
+  --socket="$dir/mysqld.sock" "${net[@]}" --pid-file="$dir/mysqld.pid" \
   --log-error="$dir/error.log" --skip-log-bin --default-storage-engine=InnoDB \
   --transaction-isolation=REPEATABLE-READ --loose-innodb-snapshot-isolation=OFF \
   --innodb-buffer-pool-size=32M --innodb-log-file-size=16M --innodb-flush-log-at-trx-commit=2 \

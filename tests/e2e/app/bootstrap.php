@@ -25,6 +25,7 @@ use Monei\Concurrency\IdempotencyResultUnknownException;
 use Monei\Concurrency\LockTimeoutException;
 
 require_once __DIR__ . '/schema.php';
+require_once __DIR__ . '/locks.php';
 
 const E2E_SECRETS = ['sk_e2e_previous_key', 'sk_e2e_current_key'];
 /** Statuses at which the order must have been captured (invoiced). */
@@ -109,18 +110,18 @@ function e2e_call(string $what, callable $fn): mixed
 
 /**
  * Captures (invoices) the payment unless it already was: under the payment
- * lock, reading the store INSIDE the lock. The "PSP capture call" takes 1-3 ms.
+ * lock (locks.php), reading the store INSIDE the lock. The "PSP capture call" takes 1-3 ms.
  * With ?naive=1 (the test's control run) the same code runs without the lock.
  */
 function e2e_capture(string $run, string $orderId, string $paymentId, string $source): string
 {
-    $capture = function (?\Monei\Concurrency\Lease $lease) use ($run, $orderId, $paymentId, $source): string {
+    $capture = function (?int $token) use ($run, $orderId, $paymentId, $source): string {
         $db = e2e_db($run);
-        if ($lease !== null) {
-            // Every lock acquisition, counted apart from the extension's own
-            // counters (the scrape scenario compares the two).
+        if ($token !== null) {
+            // Every acquisition of the extension's lock, counted apart from its
+            // own counters (the scrape scenario compares the two).
             $db->prepare('INSERT INTO lock_holds (payment_id, token, pid, at) VALUES (?, ?, ?, ?)')
-                ->execute([$paymentId, $lease->token(), getmypid(), microtime(true)]);
+                ->execute([$paymentId, $token, getmypid(), microtime(true)]);
         }
         $st = $db->prepare('SELECT COUNT(*) FROM captures WHERE payment_id = ?');
         $st->execute([$paymentId]);
@@ -133,15 +134,14 @@ function e2e_capture(string $run, string $orderId, string $paymentId, string $so
         }
         usleep(random_int(1000, 3000));
         $db->prepare('INSERT INTO captures (payment_id, order_id, source, token, pid, at) VALUES (?, ?, ?, ?, ?, ?)')
-            ->execute([$paymentId, $orderId, $source, $lease?->token() ?? -random_int(1, PHP_INT_MAX), getmypid(), microtime(true)]);
+            ->execute([$paymentId, $orderId, $source, $token ?? -random_int(1, PHP_INT_MAX), getmypid(), microtime(true)]);
         return 'captured';
     };
     if (($_GET['naive'] ?? '') === '1') {
         // Control run of the test: the same code without the lock.
         return $capture(null);
     }
-    $lock = new \Monei\Concurrency\ProcessingLock(e2e_options($run));
-    return e2e_call('ProcessingLock::executeWithLock', fn () => $lock->executeWithLock($orderId, $paymentId, $capture, 3000));
+    return e2e_lock()->run($run, $orderId, $paymentId, $source, $capture, 3000);
 }
 
 /** Runs a handler and maps exceptions to HTTP answers. */
