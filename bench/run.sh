@@ -17,6 +17,10 @@ ext="$root/target/release/libmonei_concurrency.so"
 php -r 'exit(extension_loaded("redis") && extension_loaded("pdo_mysql") && extension_loaded("curl") && function_exists("pcntl_fork") ? 0 : 1);' \
   || { echo "bench: php needs the redis, pdo_mysql, curl and pcntl extensions" >&2; exit 2; }
 
+# Scenario 6's measurement of the metrics adds alone (core/examples/metrics_cost.rs).
+cargo build --release -q --example metrics_cost -p monei_concurrency_core --manifest-path "$root/Cargo.toml"
+metrics_cost="$root/target/release/examples/metrics_cost"
+
 dir=$(mktemp -d)
 cleanup() {
   [ -f "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
@@ -35,7 +39,7 @@ done
 
 mkdir "$dir/data"
 rc=0
-BENCH_REDIS_PORT=$port BENCH_EXT=$ext BENCH_DATA="$dir/data" BENCH_MARIADB_SOCKET=$MARIADB_SOCKET BENCH_MARIADB_PORT=${MARIADB_PORT:-} php "$root/bench/bench.php" || rc=$?
+BENCH_METRICS_COST=$metrics_cost BENCH_REDIS_PORT=$port BENCH_EXT=$ext BENCH_DATA="$dir/data" BENCH_MARIADB_SOCKET=$MARIADB_SOCKET BENCH_MARIADB_PORT=${MARIADB_PORT:-} php "$root/bench/bench.php" || rc=$?
 if [ "$rc" -le 1 ]; then
   gnuplot -e "datadir='$dir/data'; out='$root/bench/wait-times.png'" "$root/bench/wait-times.gp"
   echo "Wrote bench/results.md and bench/wait-times.png"

@@ -3,7 +3,7 @@
 // PING blocks and lock-cycle blocks alternate in this one process, so both
 // see the same machine conditions; the driver takes medians of block means.
 // Params: impl, cycles, block, round.
-// Scenario 6, with `server_cpu` set: what a cycle costs the servers. The
+// Scenario 7, with `server_cpu` set: what a cycle costs the servers. The
 // cycles run in one go, no PINGs, and the CPU time Redis and the MariaDB
 // server used meanwhile (server_cpu_us()) is divided by them.
 declare(strict_types=1);
@@ -43,15 +43,19 @@ if (!empty($p['server_cpu'])) {
 
 $ping = [];
 $cycle = [];
+$cpu = 0.0;
 for ($b = 0; $b < $blocks; $b++) {
     $ping[] = ping_block($redis, $block);
     $base = $b * $block;
+    $c = own_cpu_us();
     $t = hrtime(true);
     for ($i = 0; $i < $block; $i++) {
         $lock->run($tag . ($base + $i), $noop);
     }
     $cycle[] = (hrtime(true) - $t) / $block / 1000;
+    $cpu += own_cpu_us() - $c;
 }
 $ping[] = ping_block($redis, $block);
 
-emit(['ping_us' => $ping, 'cycle_us' => $cycle]);
+// cpu_us: this process's CPU time per cycle (the lock cycles only).
+emit(['ping_us' => $ping, 'cycle_us' => $cycle, 'cpu_us' => $cpu / ($blocks * $block)]);
