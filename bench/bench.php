@@ -405,6 +405,34 @@ $row(sprintf('6. end to end, 8 processes on distinct orders: client CPU per cycl
     $shmMed('shared', 'tp_cpu'), $shmMed('local', 'tp_cpu'), 100 * (median($shmPairs['tp']) - 1),
     number_format($shmMed('shared', 'tp'), 0, '.', ','), number_format($shmMed('local', 'tp'), 0, '.', ','))]);
 
+// 7
+$srvMed = fn(string $k) => $each(fn($i) => median(array_column($srv[$i], $k)));
+$redisCpu = $srvMed('redis_cpu_us');
+$dbCpu = $srvMed('mariadb_cpu_us');
+$cpuCell = fn(float $v) => sprintf('%.1f µs', $v);
+$row(sprintf('7. uncontended cycle while measuring server CPU (%s cycles x %d runs, one process)',
+    number_format($S['server_cycles']), $S['server_rounds']), array_map($us, $srvMed('cycle_us')));
+$row('7. Redis CPU per uncontended cycle (INFO used_cpu_sys + used_cpu_user)', array_map($cpuCell, $redisCpu));
+$cmdCpu = $srvMed('redis_commands_us');
+$row('7. of which executing commands (INFO commandstats usec)', array_map($cpuCell, $cmdCpu));
+$row('7. MariaDB server CPU per uncontended cycle (/proc/<pid>/stat utime + stime)', array_map($cpuCell, $dbCpu));
+$row('7. Redis CPU per cycle: monei / hand-written phpredis; executing commands only',
+    ['monei' => $x($redisCpu['monei'] / $redisCpu['handwritten']) . '; ' . $x($cmdCpu['monei'] / $cmdCpu['handwritten'])]);
+
+// 8
+$st = fn(string $lock, string $k) => median(array_column($storm[$lock], $k));
+$stormCell = fn(string $lock) => sprintf('%s req/s, p50 %.1f ms, p99 %.1f ms; payments captured twice: %s (of %d)',
+    number_format($st($lock, 'rps'), 0, '.', ','), $st($lock, 'p50_ms'), $st($lock, 'p99_ms'),
+    implode(' / ', array_column($storm[$lock], 'double')), $storm[$lock][0]['payments']);
+$row(sprintf('8. end to end: webhook storm under PHP-FPM (8 workers) + nginx, %d signed webhooks + redirects for %d payments, 32 in flight; medians of %d runs (captured twice: each run)',
+    $S['storm_webhooks'], $S['storm_payments'], $S['storm_rounds']),
+    ['monei' => $stormCell('monei'), 'magento_db' => $stormCell('getlock'), 'magento_db_monei' => $stormCell('getlock_poll')]);
+$row('8. control: the same storm, captures without a lock', ['monei' => $stormCell('none')]);
+$doubles = array_sum(array_column($storm['monei'], 'double'));
+$row('8. payments captured twice with the extension (all runs)', ['monei' => (string) $doubles], '0', $doubles === 0);
+$rpsRatio = $st('monei', 'rps') / $st('getlock', 'rps');
+$row('8. requests/s: extension / GET_LOCK', ['monei' => $x($rpsRatio)], '≥ 1.00x', $rpsRatio >= 1.0);
+
 // Table.
 $head = ['scenario', ...array_values(NAMES), 'target', 'PASS/FAIL'];
 $md = '| ' . implode(' | ', $head) . " |\n|" . str_repeat(' --- |', count($head)) . "\n";
