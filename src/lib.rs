@@ -86,8 +86,7 @@ extern "C" fn info(_module: *mut ModuleEntry) {
         info_table_end!();
         info_table_start!();
         info_table_header!("Directive", "Local Value", "Master Value");
-        let startup = monei_concurrency_core::settings::METRICS_SHM_BYTES.name;
-        for name in monei_concurrency_core::settings::names().chain([startup]) {
+        for name in monei_concurrency_core::settings::ini_entries().map(|s| s.name) {
             info_table_row!(
                 format!("monei_concurrency.{name}"),
                 shown(name, php::ini::get(name)),

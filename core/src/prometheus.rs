@@ -2,7 +2,7 @@
 //! [`crate::stats`]: the pool-wide ones, with gauges that tell whether they
 //! are pool-wide and since when.
 
-use crate::stats::{self, Hist, BUCKETS};
+use crate::stats::{self, Hist};
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -31,8 +31,7 @@ pub fn text(lock_wait_limit: Duration) -> String {
     ] {
         let snap = figures.histogram(h).snapshot();
         metric(&mut out, name, "histogram", help);
-        for (i, count) in snap.cumulative.iter().enumerate() {
-            let le = BUCKETS.get(i).map_or("+Inf".to_string(), |b| b.to_string());
+        for (le, count) in snap.buckets() {
             let _ = writeln!(out, "{PREFIX}{name}_bucket{{le=\"{le}\"}} {count}");
         }
         let _ = writeln!(out, "{PREFIX}{name}_sum {}", snap.sum);

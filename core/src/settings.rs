@@ -164,6 +164,11 @@ pub fn find(name: &str) -> Option<&'static Setting> {
     SETTINGS.iter().find(|s| s.name == name)
 }
 
+/// Every INI entry: the settings, then the one read at startup.
+pub fn ini_entries() -> impl Iterator<Item = &'static Setting> {
+    SETTINGS.iter().chain([&METRICS_SHM_BYTES])
+}
+
 /// Every setting's name, in order.
 pub fn names() -> impl Iterator<Item = &'static str> {
     SETTINGS.iter().map(|s| s.name)
@@ -200,9 +205,7 @@ mod tests {
             let default = cells[1].trim_matches('`');
             for name in cells[0].trim_start_matches("| ").split(", ") {
                 let name = name.trim_matches('`');
-                if let Some(s) =
-                    find(name).or((name == METRICS_SHM_BYTES.name).then_some(&METRICS_SHM_BYTES))
-                {
+                if let Some(s) = ini_entries().find(|s| s.name == name) {
                     let shown = if s.default.is_empty() {
                         "(empty)"
                     } else {
@@ -213,7 +216,7 @@ mod tests {
                 }
             }
         }
-        let all: Vec<&str> = names().chain([METRICS_SHM_BYTES.name]).collect();
+        let all: Vec<&str> = ini_entries().map(|s| s.name).collect();
         listed.sort_unstable();
         let mut expected = all.clone();
         expected.sort_unstable();

@@ -10,6 +10,7 @@
 //! on different CPUs adding to different counters never contend.
 
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Histogram bucket bounds, in seconds (Prometheus `le`).
@@ -57,6 +58,14 @@ pub struct HistogramSnapshot {
 impl HistogramSnapshot {
     pub fn count(&self) -> u64 {
         self.cumulative.last().copied().unwrap_or(0)
+    }
+
+    /// (`le` label, cumulative count) per bucket, the last one `+Inf`.
+    pub fn buckets(&self) -> impl Iterator<Item = (String, u64)> + '_ {
+        self.cumulative.iter().enumerate().map(|(i, count)| {
+            let le = BUCKETS.get(i).map_or("+Inf".to_string(), |b| b.to_string());
+            (le, *count)
+        })
     }
 }
 
@@ -202,7 +211,8 @@ struct Region {
 pub const REGION_BYTES: usize = std::mem::size_of::<Region>();
 
 static LOCAL: Figures = Figures::new();
-static LOCAL_STARTED_UNIX_MS: AtomicU64 = AtomicU64::new(0);
+/// When this process's figures started: at [`share`], else at first use.
+static LOCAL_STARTED_UNIX_MS: OnceLock<u64> = OnceLock::new();
 static SHARED: AtomicPtr<Region> = AtomicPtr::new(std::ptr::null_mut());
 
 /// Why [`share`] left the figures per process.
@@ -239,7 +249,7 @@ impl std::fmt::Display for ShareError {
 /// mapping, processes started otherwise have their own. On error the
 /// figures stay per process. A second call keeps the first region.
 pub fn share(bytes: usize) -> Result<(), ShareError> {
-    LOCAL_STARTED_UNIX_MS.store(now_unix_ms(), Ordering::Relaxed);
+    LOCAL_STARTED_UNIX_MS.get_or_init(now_unix_ms);
     if !SHARED.load(Ordering::Acquire).is_null() {
         return Ok(());
     }
@@ -316,19 +326,7 @@ pub fn process() -> &'static Figures {
 pub fn started_at() -> f64 {
     let ms = match shared() {
         Some(r) => r.started_unix_ms,
-        None => match LOCAL_STARTED_UNIX_MS.load(Ordering::Relaxed) {
-            0 => {
-                let now = now_unix_ms();
-                let _ = LOCAL_STARTED_UNIX_MS.compare_exchange(
-                    0,
-                    now,
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                );
-                LOCAL_STARTED_UNIX_MS.load(Ordering::Relaxed)
-            }
-            ms => ms,
-        },
+        None => *LOCAL_STARTED_UNIX_MS.get_or_init(now_unix_ms),
     };
     ms as f64 / 1000.0
 }

@@ -6,7 +6,7 @@ use ext_php_rs::ffi::{zend_ini_entry, zend_string};
 use ext_php_rs::flags::IniEntryPermission;
 use ext_php_rs::types::ZendStr;
 use ext_php_rs::zend::IniEntryDef;
-use monei_concurrency_core::settings::{self, METRICS_SHM_BYTES, SETTINGS};
+use monei_concurrency_core::settings::{self, SETTINGS};
 use monei_concurrency_core::{Config, Error, Value};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::sync::OnceLock;
@@ -76,8 +76,8 @@ static TABLE: OnceLock<IniTable> = OnceLock::new();
 /// Registers `monei_concurrency.<name>` for every setting the core declares.
 pub fn register(module_number: i32) {
     let table = TABLE.get_or_init(|| {
-        let mut strings = Vec::with_capacity(2 * (SETTINGS.len() + 1));
-        for s in SETTINGS.iter().chain([&METRICS_SHM_BYTES]) {
+        let mut strings = Vec::new();
+        for s in settings::ini_entries() {
             for text in [
                 format!("monei_concurrency.{}", s.name),
                 s.default.to_string(),

@@ -9,7 +9,7 @@ use ext_php_rs::flags::ErrorType;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::ZendHashTable;
 use monei_concurrency_core::settings::METRICS_SHM_BYTES;
-use monei_concurrency_core::stats::{self, Figures, Hist, ShareError, BUCKETS};
+use monei_concurrency_core::stats::{self, Figures, Hist, ShareError};
 use monei_concurrency_core::{process, prometheus, Config};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -29,24 +29,24 @@ static NOT_SHARED: OnceLock<String> = OnceLock::new();
 pub fn share_at_startup() {
     process::install_fork_handler();
     let text = ini::get_master(METRICS_SHM_BYTES.name).unwrap_or_default();
-    let outcome = METRICS_SHM_BYTES
+    let why = match METRICS_SHM_BYTES
         .count_from_text(&text)
-        .map_err(|e| format!("monei_concurrency.{e}"))
-        .and_then(|bytes| {
-            stats::share(bytes as usize).map_err(|e| match e {
-                ShareError::Disabled => "monei_concurrency.metrics_shm_bytes is 0".to_string(),
-                e => format!("monei_concurrency.metrics_shm_bytes: {e}"),
-            })
-        });
-    if let Err(why) = outcome {
-        if !text.trim().eq("0") {
-            php_error(
-                &ErrorType::Warning,
-                &format!("{why}; stats() and metrics() count for each process on its own"),
-            );
+        .map(|bytes| stats::share(bytes as usize))
+    {
+        Ok(Ok(())) => return,
+        // Asked for: no warning.
+        Ok(Err(ShareError::Disabled)) => {
+            let _ = NOT_SHARED.set("monei_concurrency.metrics_shm_bytes is 0".to_string());
+            return;
         }
-        let _ = NOT_SHARED.set(why);
-    }
+        Ok(Err(e)) => format!("monei_concurrency.metrics_shm_bytes: {e}"),
+        Err(e) => format!("monei_concurrency.{e}"),
+    };
+    php_error(
+        &ErrorType::Warning,
+        &format!("{why}; stats() and metrics() count for each process on its own"),
+    );
+    let _ = NOT_SHARED.set(why);
 }
 
 /// One line for phpinfo: where the figures are counted.
@@ -84,9 +84,8 @@ fn figures(f: &Figures) -> ZBox<ZendHashTable> {
     for (name, h) in [("wait_seconds", Hist::Wait), ("hold_seconds", Hist::Hold)] {
         let snap = f.histogram(h).snapshot();
         let mut buckets = ZendHashTable::new();
-        for (i, count) in snap.cumulative.iter().enumerate() {
-            let le = BUCKETS.get(i).map_or("+Inf".to_string(), |b| b.to_string());
-            let _ = buckets.insert(le.as_str(), *count as i64);
+        for (le, count) in snap.buckets() {
+            let _ = buckets.insert(le.as_str(), count as i64);
         }
         let mut hist = ZendHashTable::new();
         let _ = hist.insert("buckets", buckets);
