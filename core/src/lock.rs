@@ -304,6 +304,7 @@ impl Locker {
         won: Won,
     ) -> Result<Option<Lease>> {
         let need = self.cfg.min_replicas_ack;
+        let expect_waiters = won.handed_over || waiter.entry.is_some();
         let mut claim = won.handed_over.then(|| self.claim_ms(terms));
         if need > 0 {
             if won.handed_over {
@@ -313,7 +314,7 @@ impl Locker {
             let timeout = self.cfg.replica_ack_timeout_ms;
             let acked = conn.wait_replicas(res.lock_key(), need, timeout)?;
             if acked < need as i64 {
-                let _ = protocol::release(conn, res, &waiter.owner);
+                let _ = protocol::release(conn, res, &waiter.owner, expect_waiters);
                 stats::inc(|c| &c.backend_errors);
                 return Err(Error::Backend {
                     endpoint: self.endpoint.masked_url().to_string(),
@@ -344,6 +345,7 @@ impl Locker {
             slow_hold_ms: self.cfg.slow_hold_ms,
             claim_ms: claim,
             sent: won.sent,
+            expect_waiters,
         });
         if let Some(due) = renew_at {
             watchdog::watch(due);

@@ -73,22 +73,45 @@ pub fn acquire(
 }
 
 /// 0: not held by `owner`; 1: released; 2: released and handed to a waiter.
-pub fn release(conn: &mut Conn, res: &Resource, owner: &str) -> Result<i64> {
+///
+/// Unless `expect_waiters`, the release is first sent without the wake-up
+/// lists, which only a hand-off needs and which cost Redis more than the
+/// rest of an uncontended release; if waiters are queued the script changes
+/// nothing and it is sent again with them (one round trip more, paid by a
+/// lock that had no waiters when it was taken and has some now).
+pub fn release(conn: &mut Conn, res: &Resource, owner: &str, expect_waiters: bool) -> Result<i64> {
+    if !expect_waiters {
+        let (lock, queue, fence) = (res.lock_key(), res.queue_key(), res.fence_key());
+        let n = conn.run(|c| {
+            scripts::RELEASE
+                .call(&[lock, queue, fence, lock])
+                .arg(owner)
+                .arg("")
+                .invoke(c)
+        })?;
+        if n != WAITERS_QUEUED {
+            return Ok(n);
+        }
+    }
     release_as(conn, res, owner, "")
 }
+
+/// What `release.lua` answers, sent without the wake-up lists, when waiters
+/// are queued.
+const WAITERS_QUEUED: i64 = 3;
 
 /// Frees the lock whoever holds it, recording `forced_by`. 0 if nothing was held.
 pub fn force_release(conn: &mut Conn, res: &Resource, forced_by: &str) -> Result<i64> {
     release_as(conn, res, "", forced_by)
 }
 
+/// The release with every wake-up list declared: the script picks the waiter.
 fn release_as(conn: &mut Conn, res: &Resource, owner: &str, forced_by: &str) -> Result<i64> {
     // Only a forced release writes the record; a plain one names the lock key
     // there rather than build a key name it does not use.
     let forced = (!forced_by.is_empty()).then(|| res.forced_key());
     let (lock, queue, fence) = (res.lock_key(), res.queue_key(), res.fence_key());
     let forced = forced.as_deref().unwrap_or(lock);
-    // Every wake-up list is declared: the script picks the waiter.
     let mut keys = [""; 4 + WAKE_SLOTS];
     keys[..4].copy_from_slice(&[lock, queue, fence, forced]);
     for (k, wake) in keys[4..].iter_mut().zip(res.wake_keys()) {
@@ -236,6 +259,7 @@ mod tests {
     //! demand through the public API).
     use super::*;
     use redis::Commands;
+    use std::collections::HashMap;
 
     fn url() -> String {
         std::env::var("REDIS_URL").expect("REDIS_URL (run under tests/tools/with-redis.sh)")
@@ -353,7 +377,7 @@ mod tests {
                 ],
             )
             .unwrap();
-        let n = release(&mut c, &res, "h.1").unwrap();
+        let n = release(&mut c, &res, "h.1", false).unwrap();
         assert_eq!(n, 2, "handed off");
         let (owner, holder, slot): (String, String, String) = redis::cmd("HMGET")
             .arg(res.lock_key())
@@ -387,7 +411,7 @@ mod tests {
             .collect();
         let slots: Vec<Option<usize>> = w.iter().map(|e| slot_of(e)).collect();
         assert_eq!(slots, [Some(0), Some(1), Some(2)]);
-        assert_eq!(release(&mut c, &res, "h.1").unwrap(), 2);
+        assert_eq!(release(&mut c, &res, "h.1", false).unwrap(), 2);
         let woken: Vec<String> = r.lrange(res.wake_key(0), 0, -1).unwrap();
         assert_eq!(woken.len(), 1);
         assert!(woken[0].starts_with("w.1|"));
@@ -397,7 +421,7 @@ mod tests {
         // w.1 is woken through its own list only.
         let token = wait_for_handoff(&mut c, &res, "w.1", 0, Duration::from_millis(500)).unwrap();
         assert!(token.is_some());
-        assert_eq!(release(&mut c, &res, "w.1").unwrap(), 2);
+        assert_eq!(release(&mut c, &res, "w.1", false).unwrap(), 2);
         // Slot 0 is free again once w.1 no longer holds the lock.
         let w5 = busy_entry(try_acquire(&mut c, &res, "w.5", b""));
         assert_eq!(slot_of(&w5), Some(0));
@@ -416,8 +440,8 @@ mod tests {
         let late = busy_entry(try_acquire(&mut c, &res, "late", b""));
         assert_eq!(slot_of(&late), None, "{late:?}");
         // h.1 hands to w.0 (slot 0 stays w.0's), w.0 hands to w.1: slot 0 is free.
-        assert_eq!(release(&mut c, &res, "h.1").unwrap(), 2);
-        assert_eq!(release(&mut c, &res, "w.0").unwrap(), 2);
+        assert_eq!(release(&mut c, &res, "h.1", false).unwrap(), 2);
+        assert_eq!(release(&mut c, &res, "w.0", true).unwrap(), 2);
         let again = busy_entry(try_acquire(&mut c, &res, "late", &late));
         assert_eq!(slot_of(&again), Some(0));
         assert_eq!(
@@ -437,7 +461,7 @@ mod tests {
             let res = held(&mut c, if by_cancel { "cancel" } else { "attempt" });
             let e = busy_entry(try_acquire(&mut c, &res, "w.1", b""));
             let slot = slot_of(&e).unwrap();
-            assert_eq!(release(&mut c, &res, "h.1").unwrap(), 2);
+            assert_eq!(release(&mut c, &res, "h.1", false).unwrap(), 2);
             assert_eq!(r.llen::<_, i64>(res.wake_key(slot)).unwrap(), 1);
             let got = if by_cancel {
                 cancel(&mut c, &res, "w.1", &e).unwrap()
@@ -451,6 +475,45 @@ mod tests {
                 "by_cancel {by_cancel}"
             );
         }
+    }
+
+    /// Sent without the wake-up lists, a release frees a lock nobody waits
+    /// for, refuses a caller that does not hold it, and changes nothing when
+    /// waiters are queued (it cannot wake them): `release()` then sends it
+    /// again with them and hands off.
+    #[test]
+    fn a_release_without_the_wake_up_lists_hands_nothing_off() {
+        let (mut c, mut r) = (conn(), redis());
+        let short = |c: &mut Conn, res: &Resource, owner: &str| -> i64 {
+            let (lock, queue, fence) = (res.lock_key(), res.queue_key(), res.fence_key());
+            c.run(|c| {
+                scripts::RELEASE
+                    .call(&[lock, queue, fence, lock])
+                    .arg(owner)
+                    .arg("")
+                    .invoke(c)
+            })
+            .unwrap()
+        };
+        let res = held(&mut c, "short-free");
+        assert_eq!(short(&mut c, &res, "h.1"), 1);
+        assert!(!r.exists::<_, bool>(res.lock_key()).unwrap());
+
+        let res = held(&mut c, "short-queued");
+        let e = busy_entry(try_acquire(&mut c, &res, "w.1", b""));
+        let before: HashMap<String, String> = r.hgetall(res.lock_key()).unwrap();
+        assert_eq!(short(&mut c, &res, "w.1"), 0, "not the holder");
+        assert_eq!(short(&mut c, &res, "h.1"), WAITERS_QUEUED);
+        let after: HashMap<String, String> = r.hgetall(res.lock_key()).unwrap();
+        assert_eq!(after, before, "the lock is untouched");
+        assert_eq!(queue(&mut r, &res), vec![e.clone()]);
+        let slot = slot_of(&e).unwrap();
+        assert_eq!(r.llen::<_, i64>(res.wake_key(slot)).unwrap(), 0);
+
+        assert_eq!(release(&mut c, &res, "h.1", false).unwrap(), 2);
+        let owner: String = r.hget(res.lock_key(), "owner").unwrap();
+        assert_eq!(owner, "w.1");
+        assert_eq!(r.llen::<_, i64>(res.wake_key(slot)).unwrap(), 1);
     }
 
     /// A wake-up left for another owner is dropped, not taken for ours.

@@ -23,6 +23,9 @@ pub struct Held {
     pub(crate) endpoint: Arc<Endpoint>,
     pub(crate) owner: String,
     pub(crate) token: i64,
+    /// The lock had other takers when we got it: its release is sent with
+    /// the wake-up lists at once (see `protocol::release`).
+    pub(crate) expect_waiters: bool,
     pub(crate) generation: u64,
     pub(crate) acquired_at: Instant,
     /// Holds longer than this are reported as slow when released.
@@ -231,10 +234,9 @@ fn release_level(h: &Arc<Held>) -> Result<bool> {
             // Redis first, a waiter may be blocked on it; the entry goes
             // after. Nobody takes it meanwhile: with `released` set, a
             // re-entry takes the lock afresh and the watchdog passes it by.
-            let released = h
-                .endpoint
-                .conn()
-                .and_then(|mut c| protocol::release(&mut c, &h.resource, &h.owner));
+            let released = h.endpoint.conn().and_then(|mut c| {
+                protocol::release(&mut c, &h.resource, &h.owner, h.expect_waiters)
+            });
             forget(h);
             let released = released? != 0;
             report_release(h, released);
@@ -328,6 +330,8 @@ pub(crate) struct NewLease {
     pub claim_ms: Option<u64>,
     /// When the request that took the lock was sent (the lease runs from there).
     pub sent: Instant,
+    /// We waited for it, or it was handed to us from a queue.
+    pub expect_waiters: bool,
 }
 
 /// Records a lease just taken; also returns when it first needs renewing,
@@ -344,6 +348,7 @@ pub(crate) fn register(n: NewLease) -> (Lease, Option<Instant>) {
         endpoint: n.endpoint,
         owner: n.owner,
         token: n.token,
+        expect_waiters: n.expect_waiters,
         generation: process::generation(),
         acquired_at: n.sent,
         slow_hold: Duration::from_millis(n.slow_hold_ms),
@@ -441,7 +446,7 @@ pub fn release_all() -> usize {
     for h in held {
         h.st().released = true;
         if let Ok(mut conn) = h.endpoint.conn() {
-            if let Ok(n) = protocol::release(&mut conn, &h.resource, &h.owner) {
+            if let Ok(n) = protocol::release(&mut conn, &h.resource, &h.owner, h.expect_waiters) {
                 released += usize::from(n != 0);
                 stats::observe(stats::Hist::Hold, h.acquired_at.elapsed());
                 events::emit("warning", "lock released at request end", || {

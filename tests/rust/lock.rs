@@ -615,3 +615,89 @@ fn a_frozen_redis_fails_a_new_connection_within_the_io_timeout() {
     // handshake commands each waiting the whole connect timeout).
     assert!(took < Duration::from_millis(1_500), "{took:?}");
 }
+
+/// The number of keys of each release script sent for `lock_key`, in order,
+/// as MONITOR saw them (a release's arguments are the owner and one more).
+/// A script the server did not know yet (NOSCRIPT: the client loads it and
+/// sends it again) is counted once.
+fn releases_seen(mon: &mut redis::Connection, lock_key: &str, until: &str) -> Vec<usize> {
+    let mut seen = Vec::new();
+    // The client of the last release counted, while it is that client's last command.
+    let mut last_from: Option<String> = None;
+    loop {
+        let line = match mon.recv_response().unwrap() {
+            redis::Value::SimpleString(s) => s,
+            other => panic!("unexpected MONITOR reply {other:?}"),
+        };
+        // 1700000000.123456 [0 127.0.0.1:4242] "EVALSHA" "<sha>" "4" "<key>" ...
+        let client = line.split(['[', ']']).nth(1).unwrap_or("").to_string();
+        let args: Vec<&str> = line.split("\" \"").collect();
+        if args.iter().any(|a| a.trim_end_matches('"') == until) {
+            return seen;
+        }
+        if args.first().is_some_and(|a| a.ends_with("\"SCRIPT"))
+            && args.get(1).is_some_and(|a| a.eq_ignore_ascii_case("load"))
+            && last_from.as_ref() == Some(&client)
+        {
+            seen.pop();
+        }
+        let is_script = args.first().is_some_and(|a| a.ends_with("\"EVALSHA"));
+        let numkeys = args.get(2).and_then(|n| n.parse::<usize>().ok());
+        let release = match (is_script, numkeys) {
+            (true, Some(n)) => {
+                (args.get(3) == Some(&lock_key) && args.len() == 3 + n + 2).then_some(n)
+            }
+            _ => None,
+        };
+        if let Some(n) = release {
+            seen.push(n);
+            last_from = Some(client);
+        } else if last_from.as_ref() == Some(&client) {
+            last_from = None;
+        }
+    }
+}
+
+/// An uncontended release leaves out the 16 wake-up lists (most of what it
+/// would cost Redis); a release that finds waiters queued is sent again
+/// with them, and one whose lock was contended when taken sends them at once.
+#[test]
+fn a_release_names_the_wake_up_lists_only_when_someone_waits() {
+    let (cfg, a) = setup();
+    let mut mon = raw(&cfg.redis_url);
+    let _: String = redis::cmd("MONITOR").query(&mut mon).unwrap();
+    mon.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut plain = raw(&cfg.redis_url);
+    let end = |c: &mut redis::Connection, marker: &str| {
+        let _: String = redis::cmd("ECHO").arg(marker).query(c).unwrap();
+    };
+
+    let free = a.order(b"free").unwrap();
+    assert!(a.acquire(&free, Some(0), None).unwrap().release().unwrap());
+    end(&mut plain, "end-free");
+    assert_eq!(releases_seen(&mut mon, free.lock_key(), "end-free"), [4]);
+
+    let busy = a.order(b"busy").unwrap();
+    let lease = a.acquire(&busy, Some(0), None).unwrap();
+    let (cfg2, busy2) = (cfg.clone(), busy.clone());
+    let waiter = std::thread::spawn(move || {
+        let b = other_process(&cfg2, 1);
+        let l = b.acquire(&busy2, Some(20_000), None).unwrap();
+        l.release().unwrap()
+    });
+    // The waiter is queued once the lock shows it.
+    let queued = Instant::now();
+    while a.inspect(&busy).unwrap().map_or(0, |i| i.waiters) == 0 {
+        assert!(queued.elapsed() < Duration::from_secs(10), "never queued");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(lease.release().unwrap());
+    assert!(waiter.join().unwrap());
+    end(&mut plain, "end-busy");
+    let all_lists = 4 + monei_concurrency_core::key::WAKE_SLOTS;
+    assert_eq!(
+        releases_seen(&mut mon, busy.lock_key(), "end-busy"),
+        [4, all_lists, all_lists],
+        "holder: short, then with the lists; the waiter that got it: with the lists at once"
+    );
+}
