@@ -194,9 +194,10 @@ function mariadb_socket(): string
 
 /**
  * CPU time the servers have used so far, in microseconds: Redis' own
- * (INFO cpu: used_cpu_sys + used_cpu_user), the part of it spent executing
- * commands (INFO commandstats: the sum of usec) and the MariaDB server
- * process' (utime + stime of /proc/<pid>/stat, all its threads, in clock ticks).
+ * (INFO cpu: used_cpu_sys + used_cpu_user) and the MariaDB server process'
+ * (utime + stime of /proc/<pid>/stat, all its threads, in clock ticks).
+ * Not INFO commandstats: it counts each command a script calls on its own as
+ * well as inside the script's time, so scripts would count twice.
  */
 function server_cpu_us(Redis $redis): array
 {
@@ -210,18 +211,9 @@ function server_cpu_us(Redis $redis): array
     $f = explode(' ', substr($stat, strrpos($stat, ')') + 2));
     static $hz = null;
     $hz ??= (int) trim((string) shell_exec('getconf CLK_TCK')) ?: 100;
-    $mariadb = ((int) $f[11] + (int) $f[12]) * 1e6 / $hz;
-    $inCommands = 0.0;
-    foreach ($redis->info('commandstats') as $k => $v) {
-        // cmdstat_<name> => "calls=..,usec=..,.."; INFO itself left out
-        if ($k !== 'cmdstat_info' && preg_match('/usec=(\d+)/', (string) $v, $m)) {
-            $inCommands += (float) $m[1];
-        }
-    }
     return [
         'redis' => ((float) $info['used_cpu_sys'] + (float) $info['used_cpu_user']) * 1e6,
-        'redis_commands' => $inCommands,
-        'mariadb' => $mariadb,
+        'mariadb' => ((int) $f[11] + (int) $f[12]) * 1e6 / $hz,
     ];
 }
 

@@ -35,7 +35,6 @@ if (!empty($p['server_cpu'])) {
     emit([
         'cycle_us' => $wall / $cycles / 1000,
         'redis_cpu_us' => ($after['redis'] - $before['redis']) / $cycles,
-        'redis_commands_us' => ($after['redis_commands'] - $before['redis_commands']) / $cycles,
         'mariadb_cpu_us' => ($after['mariadb'] - $before['mariadb']) / $cycles,
     ]);
     exit(0);
