@@ -3,7 +3,7 @@
 # least x (log-log, so the tail shows). Called by bench/run.sh with datadir and out set.
 set terminal pngcairo size 1200,560 font "sans,10" noenhanced
 set output out
-set multiplot layout 1,2 title "Lock acquisition wait (lock call -> callback start), loopback Redis, all runs of bench/run.sh"
+set multiplot layout 1,2 title "Lock acquisition wait (lock call -> callback start), loopback Redis and MariaDB, all runs of bench/run.sh"
 set logscale xy
 set format x "%g"
 set format y "%g"
