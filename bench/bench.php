@@ -52,6 +52,9 @@ if ($quick) {
 }
 
 $admin = phpredis($port);
+// The CPUs to pin to (pin_servers()), 0 when there is only one.
+$pinning = (int) trim((string) shell_exec('nproc'));
+$pinning = $pinning >= 2 && trim((string) shell_exec('command -v taskset')) !== '' ? $pinning : 0;
 $started = microtime(true);
 $load = [sys_getloadavg()];
 
@@ -60,10 +63,13 @@ function say(string $msg): void
     fwrite(STDERR, sprintf("[%5.0fs] %s\n", microtime(true) - $GLOBALS['started'], $msg));
 }
 
-/** Runs one scenario script in a fresh PHP process with the extension loaded. */
-function scenario(string $name, array $params): array
+/**
+ * Runs one scenario script in a fresh PHP process with the extension loaded;
+ * with $pinned, on the first CPU while the servers run on the last one (see pin_servers()).
+ */
+function scenario(string $name, array $params, bool $pinned = false): array
 {
-    global $ext, $port, $admin;
+    global $ext, $port, $admin, $pinning;
     $admin->flushAll();
     $params['port'] = $port;
     $ini = [];
@@ -73,6 +79,9 @@ function scenario(string $name, array $params): array
     unset($params['ini']);
     $cmd = [PHP_BINARY, '-d', "extension=$ext", '-d', 'memory_limit=1G', ...$ini,
         __DIR__ . "/scenarios/$name.php", json_encode($params)];
+    if ($pinned && $pinning) {
+        $cmd = ['taskset', '-c', '0', ...$cmd];
+    }
     $proc = proc_open($cmd, [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
     $out = stream_get_contents($pipes[1]);
     $err = stream_get_contents($pipes[2]);
@@ -83,6 +92,32 @@ function scenario(string $name, array $params): array
         throw new RuntimeException("scenario $name " . json_encode($params) . " failed (exit $rc):\n$err$out");
     }
     return $result;
+}
+
+/**
+ * The single-process scenarios (1, 3 and the one-process rows of 7) run with
+ * Redis and MariaDB on the last CPU and the client on the first, so that every
+ * round trip crosses CPUs, as it crosses the network in a store. Unpinned, the
+ * scheduler sometimes runs a server on the client's own CPU, a switch far
+ * cheaper than waking the other CPU, and which implementation gets that
+ * changes from run to run: GET_LOCK's scenario-1 cycle once read 32 µs while
+ * scenarios 5 and 7 of the same run measured it at 159-191 µs. The
+ * multi-process scenarios run unpinned, on both CPUs.
+ */
+function pin_servers(bool $on): void
+{
+    global $admin, $pinning;
+    if (!$pinning) {
+        return;
+    }
+    $cpus = $on ? (string) ($pinning - 1) : '0-' . ($pinning - 1);
+    foreach ([(int) $admin->info('server')['process_id'], mariadb_pid()] as $pid) {
+        // -a: every thread, and the threads MariaDB starts for new connections inherit it.
+        exec('taskset -apc ' . escapeshellarg($cpus) . " $pid 2>&1", $out, $rc);
+        if ($rc !== 0) {
+            throw new RuntimeException("taskset $cpus $pid failed: " . implode("\n", $out));
+        }
+    }
 }
 
 /** Implementations in a different order each round, so none always runs first or last. */
@@ -115,18 +150,20 @@ try {
         scenario('uncontended', ['impl' => $impl, 'cycles' => 250, 'block' => 250, 'round' => -1]);
     }
 
-    // 1. Uncontended cycles.
+    // 1. Uncontended cycles (one process: pinned, see pin_servers()).
     $unc = array_fill_keys(SCENARIO1, ['ping' => [], 'cycle' => [], 'ratio' => []]);
     $per = intdiv($S['uncontended'], $S['rounds']);
+    pin_servers(true);
     for ($round = 0; $round < $S['rounds']; $round++) {
         foreach (rotation($round, SCENARIO1) as $impl) {
             say("uncontended: $impl, round " . ($round + 1) . "/{$S['rounds']}, $per cycles");
-            $r = scenario('uncontended', ['impl' => $impl, 'cycles' => $per, 'block' => $S['block'], 'round' => $round]);
+            $r = scenario('uncontended', ['impl' => $impl, 'cycles' => $per, 'block' => $S['block'], 'round' => $round], true);
             array_push($unc[$impl]['ping'], ...$r['ping_us']);
             array_push($unc[$impl]['cycle'], ...$r['cycle_us']);
             array_push($unc[$impl]['ratio'], ...paired_ratios($r['cycle_us'], $r['ping_us'], 2));
         }
     }
+    pin_servers(false);
 
     // 2. Contended hand-off.
     $con = [];
@@ -154,12 +191,13 @@ try {
         }
     }
 
-    // 3. Idempotency (the extension only: none of the anchors has it).
+    // 3. Idempotency (the extension only: none of the anchors has it). Pinned.
     $idem = ['ping' => [], 'new' => [], 'replay' => [], 'replay_ratio' => []];
+    pin_servers(true);
     for ($round = 0; $round < $S['idem_rounds']; $round++) {
         say('idempotency: round ' . ($round + 1) . "/{$S['idem_rounds']}");
         $r = scenario('idempotency', ['calls' => intdiv($S['idem_calls'], $S['idem_rounds']),
-            'block' => $S['block'], 'round' => $round]);
+            'block' => $S['block'], 'round' => $round], true);
         array_push($idem['ping'], ...$r['ping_us']);
         array_push($idem['new'], ...$r['new_us']);
         array_push($idem['replay'], ...$r['replay_us']);
@@ -168,6 +206,7 @@ try {
             $idem['replay_ratio'][] = $v / (($r['ping_us'][2 * $i + 1] + $r['ping_us'][2 * $i + 2]) / 2);
         }
     }
+    pin_servers(false);
 
     // 5. Throughput on distinct keys.
     $tp = [];
@@ -179,15 +218,17 @@ try {
         }
     }
 
-    // 7. Server CPU per uncontended cycle.
+    // 7. Server CPU per uncontended cycle, one process (pinned).
+    pin_servers(true);
     $srv = array_fill_keys(IMPLS, []);
     for ($round = 0; $round < $S['server_rounds']; $round++) {
         foreach (rotation($round) as $impl) {
             say("server cost: $impl, round " . ($round + 1) . "/{$S['server_rounds']}, {$S['server_cycles']} cycles");
             $srv[$impl][] = scenario('uncontended', ['impl' => $impl, 'cycles' => $S['server_cycles'],
-                'block' => $S['block'], 'round' => 100 + $round, 'server_cpu' => 1]);
+                'block' => $S['block'], 'round' => 100 + $round, 'server_cpu' => 1], true);
         }
     }
+    pin_servers(false);
 
     // 7. The same with Redis busy (the target): 8 processes on distinct
     // orders, the extension and the hand-written lock one right after the
@@ -482,12 +523,14 @@ $haltPoll = @file_get_contents('/sys/module/haltpoll/parameters/guest_halt_poll_
 if ($haltPoll !== false) {
     $idle .= ', guest_halt_poll_ns ' . trim($haltPoll);
 }
-$env = sprintf("PHP %s, phpredis %s, Predis %s, symfony/lock %s, %s, MariaDB %s; %d CPUs (%s), kernel %s, CPU idle driver %s; commit %s",
+$env = sprintf("PHP %s, phpredis %s, Predis %s, symfony/lock %s, %s, MariaDB %s; %d CPUs (%s), kernel %s, CPU idle driver %s; %s; commit %s",
     PHP_VERSION, phpversion('redis'), Predis\Client::VERSION, $sfVersion,
     $ver('redis-server --version | cut -d" " -f1-3'),
     (new PDO('mysql:unix_socket=' . getenv('BENCH_MARIADB_SOCKET'), 'root', ''))->query('SELECT VERSION()')->fetchColumn(),
     (int) $ver('nproc'),
     $ver("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs"), php_uname('r'), $idle,
+    $pinning ? sprintf('single-process scenarios pinned: servers on CPU %d, client on CPU 0', $pinning - 1)
+        : 'nothing pinned (one CPU, or no taskset)',
     $ver('git -C ' . escapeshellarg(dirname(__DIR__)) . ' describe --always --dirty') ?: '?');
 $report = "# Benchmark results\n\n"
     . "Written by `make bench` (bench/run.sh) on " . date('Y-m-d H:i T') . sprintf(", %.0f s.\n\n", microtime(true) - $started)
@@ -502,6 +545,7 @@ How these are measured (one loopback redis-server started for the run, `save ''`
 
 - Every scenario runs in fresh PHP processes, Redis flushed in between; the implementations take turns in a different order each round.
 - PING is phpredis `ping()` timed in the same process as what it is compared with: in scenarios 1 and 3 in blocks alternating with the measured blocks, each ratio taken against the PING blocks right before and after and then the median over blocks. Scenario 2 is compared with the PING of the run, the median of all those blocks and of the PINGs measured right before and after each scenario-2 run (shown in the cells): a loopback round trip here is bimodal (about 20 µs when the scheduler puts the pinging process on Redis' CPU, 65-90 µs when the other CPU has to be woken), and the few blocks around one run catch either mode by chance.
+- Pinning: the single-process scenarios (1, 3 and the one-process rows of 7) run with Redis and MariaDB on the last CPU and the client process on CPU 0 (`taskset`), so every round trip crosses CPUs, as it crosses the network in a store; unpinned, the scheduler sometimes runs a server on the client's own CPU (a switch far cheaper than waking the other CPU), and which implementation gets that changes from run to run. The multi-process scenarios run unpinned on both CPUs.
 - 1: blocks of 250 acquire+release cycles on distinct keys with an empty callback, over 4 processes per implementation (after 300 warm-up cycles each); µs figures are medians of block means. The extension runs with its defaults (`reply_spin_us` = 100: it polls the socket for a reply before sleeping) and, for comparison, with polling off.
 - 2: the processes start together and take one key (they wait for each other asleep on a Redis barrier before the first cycle and after the last, so none spins on the CPU while waiting to start or serializes its results and exits while the others still measure); the work is `usleep()` and its measured time is the "ideal"; overhead = (wall − total work) / cycles, wait = from the lock call to the start of the callback. Five runs per implementation: overhead, p50, p99 and max are medians over the runs (the worst single run is shown when higher); every run checks that no two holders overlapped.
 - 2, reference rows (figures in the first column): the same number of processes pass a token around a ring with phpredis `RPUSH` → `BLPOP` and no lock logic at all, holding it for the same work, measured the same way: what one woken hand-off through Redis per cycle costs on this machine. In the 8 x 1 ms scenario a second ring passes the token with an `EVALSHA` of a script that makes the same Redis calls as the extension's release when it hands the lock on (on keys of its own, popping a queue entry shaped like the lock's): what the lock's server-side work adds, without any of the extension's client code.

@@ -192,6 +192,17 @@ function mariadb_socket(): string
     return $s;
 }
 
+/** The bench's MariaDB server process (tests/tools/with-mariadb.sh writes its pid file beside the socket). */
+function mariadb_pid(): int
+{
+    $pidFile = dirname(mariadb_socket()) . '/mysqld.pid';
+    $pid = (int) @file_get_contents($pidFile);
+    if ($pid <= 0) {
+        throw new RuntimeException("no MariaDB server pid in $pidFile");
+    }
+    return $pid;
+}
+
 /**
  * CPU time the servers have used so far, in microseconds: Redis' own
  * (INFO cpu: used_cpu_sys + used_cpu_user) and the MariaDB server process'
@@ -202,11 +213,10 @@ function mariadb_socket(): string
 function server_cpu_us(Redis $redis): array
 {
     $info = $redis->info('cpu');
-    $pidFile = dirname(mariadb_socket()) . '/mysqld.pid';
-    $pid = (int) @file_get_contents($pidFile);
-    $stat = $pid > 0 ? @file_get_contents("/proc/$pid/stat") : false;
+    $pid = mariadb_pid();
+    $stat = @file_get_contents("/proc/$pid/stat");
     if ($stat === false) {
-        throw new RuntimeException("cannot read the MariaDB server's CPU time (pid file $pidFile)");
+        throw new RuntimeException("cannot read the MariaDB server's CPU time (/proc/$pid/stat)");
     }
     $f = explode(' ', substr($stat, strrpos($stat, ')') + 2));
     static $hz = null;
