@@ -7,7 +7,8 @@
 // (tests/e2e/app/locks.php: "monei" or "getlock"; "none" is the control run,
 // the same code without a lock). Counts requests per
 // second, latency and payments captured more than once.
-// Params: lock, payments, webhooks, seed, round.
+// Params: lock, payments, webhooks, seed, round, fsync (the Redis AOF fsync
+// policy: always, as in the reliability suite, unless given).
 declare(strict_types=1);
 require __DIR__ . '/../lib/common.php';
 require __DIR__ . '/../../tests/e2e/Stack.php';
@@ -26,8 +27,8 @@ register_shutdown_function(function () use ($stack, $dir): void {
     exec('rm -rf ' . escapeshellarg($dir));
 });
 
-$stack->startRedis();
-$stack->startFpm(8, 0, [], ['E2E_LOCK' => $p['lock'] === 'none' ? 'monei' : $p['lock'],
+$stack->startRedis($p['fsync'] ?? 'always');
+$stack->startFpm(8, 0, $p['ini'] ?? [], ['E2E_LOCK' => $p['lock'] === 'none' ? 'monei' : $p['lock'],
     // Over loopback TCP, like Redis, when the bench's MariaDB listens on a port.
     'E2E_MARIADB' => getenv('BENCH_MARIADB_PORT') ? '127.0.0.1:' . getenv('BENCH_MARIADB_PORT') : mariadb_socket()]);
 $stack->startNginx();

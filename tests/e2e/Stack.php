@@ -121,12 +121,15 @@ final class Stack
 
     // ---- redis -----------------------------------------------------------
 
-    public function startRedis(): void
+    /**
+     * @param string $fsync AOF fsync policy. The default, always: every
+     *     acknowledged write is on file before the reply, so SIGKILL + restart
+     *     loses no lock, claim or state (the fault suites need that).
+     */
+    public function startRedis(string $fsync = 'always'): void
     {
-        // appendfsync always: every acknowledged write is on file before the
-        // reply, so SIGKILL + restart loses no lock, claim or state.
         $this->spawn('redis', ['redis-server', '--port', (string) $this->redisPort, '--bind', '127.0.0.1',
-            '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', "{$this->dir}/redis",
+            '--save', '', '--appendonly', 'yes', '--appendfsync', $fsync, '--dir', "{$this->dir}/redis",
             '--maxmemory-policy', 'noeviction', '--maxclients', '1000']);
         $this->waitForRedis(15);
     }
