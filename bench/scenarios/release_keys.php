@@ -11,7 +11,16 @@ declare(strict_types=1);
 require __DIR__ . '/../lib/common.php';
 
 const SCRIPTS = __DIR__ . '/../../core/src/scripts';
-const WAKE_SLOTS = 16; // core/src/key.rs
+
+/** The number of wake-up lists per lock, read from its one declaration. */
+function wake_slots(): int
+{
+    $src = file_get_contents(__DIR__ . '/../../core/src/key.rs');
+    if (!preg_match('/pub const WAKE_SLOTS: usize = (\d+);/', $src, $m)) {
+        throw new RuntimeException('WAKE_SLOTS not found in core/src/key.rs');
+    }
+    return (int) $m[1];
+}
 
 /** A lock script with the preludes core/src/scripts.rs puts before it (with_slots!). */
 function lock_script(string $file): string
@@ -37,6 +46,7 @@ fork_all($procs, function (int $idx) use ($p, $variant, $cycles) {
         }
         return null;
     }
+    $slots = wake_slots();
     $acquire = $r->script('load', lock_script('acquire.lua'));
     $release = $r->script('load', lock_script('release.lua'));
     $owner = bin2hex(random_bytes(8)) . '.';
@@ -47,10 +57,10 @@ fork_all($procs, function (int $idx) use ($p, $variant, $cycles) {
         $lock = "$base:lock";
         $me = $owner . $i;
         $got = $r->evalSha($acquire, [$lock, "$base:q", "$base:fence", $lock, $me, 30000, 0, $holder, 1000, '',
-            WAKE_SLOTS], 4);
+            $slots], 4);
         $keys = [$lock, "$base:q", "$base:fence", $lock];
         if ($variant === 'full') {
-            for ($w = 0; $w < WAKE_SLOTS; $w++) {
+            for ($w = 0; $w < $slots; $w++) {
                 $keys[] = "$base:w:$w";
             }
         }

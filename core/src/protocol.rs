@@ -82,13 +82,7 @@ pub fn acquire(
 pub fn release(conn: &mut Conn, res: &Resource, owner: &str, expect_waiters: bool) -> Result<i64> {
     if !expect_waiters {
         let (lock, queue, fence) = (res.lock_key(), res.queue_key(), res.fence_key());
-        let n = conn.run(|c| {
-            scripts::RELEASE
-                .call(&[lock, queue, fence, lock])
-                .arg(owner)
-                .arg("")
-                .invoke(c)
-        })?;
+        let n = run_release(conn, &[lock, queue, fence, lock], owner, "")?;
         if n != WAITERS_QUEUED {
             return Ok(n);
         }
@@ -117,9 +111,14 @@ fn release_as(conn: &mut Conn, res: &Resource, owner: &str, forced_by: &str) -> 
     for (k, wake) in keys[4..].iter_mut().zip(res.wake_keys()) {
         *k = wake;
     }
+    run_release(conn, &keys, owner, forced_by)
+}
+
+/// `release.lua` with these keys (see its header for which may be left out).
+fn run_release(conn: &mut Conn, keys: &[&str], owner: &str, forced_by: &str) -> Result<i64> {
     conn.run(|c| {
         scripts::RELEASE
-            .call(&keys)
+            .call(keys)
             .arg(owner)
             .arg(forced_by)
             .invoke(c)
@@ -486,14 +485,7 @@ mod tests {
         let (mut c, mut r) = (conn(), redis());
         let short = |c: &mut Conn, res: &Resource, owner: &str| -> i64 {
             let (lock, queue, fence) = (res.lock_key(), res.queue_key(), res.fence_key());
-            c.run(|c| {
-                scripts::RELEASE
-                    .call(&[lock, queue, fence, lock])
-                    .arg(owner)
-                    .arg("")
-                    .invoke(c)
-            })
-            .unwrap()
+            run_release(c, &[lock, queue, fence, lock], owner, "").unwrap()
         };
         let res = held(&mut c, "short-free");
         assert_eq!(short(&mut c, &res, "h.1"), 1);
